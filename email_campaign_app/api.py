@@ -1,0 +1,96 @@
+"""Whitelisted methods: the recipients' unsubscribe endpoint and the Desk's "Send due emails now"."""
+
+import frappe
+from frappe import _
+from frappe.utils import escape_html
+
+from email_campaign_app import sending, tokens
+from email_campaign_app.unsubscribe import unsubscribe_address
+
+BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is turned away
+BAD_TOKEN_WINDOW = 10 * 60
+
+
+@frappe.whitelist(allow_guest=True, methods=["GET", "POST"])
+def unsubscribe(email_campaign: str | None = None, email: str | None = None, token: str | None = None):
+	"""GET shows a confirmation page (mail scanners open links); POST unsubscribes at once.
+
+	The POST is both the page's button and the RFC 8058 one-click request of mail providers
+	(`List-Unsubscribe=One-Click`, no cookie, no login).
+	"""
+	if too_many_bad_tokens():
+		return show_page(_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429)
+	if not tokens.is_valid_token(sending.get_secret(), email_campaign, email, token):
+		count_bad_token()
+		return show_page(
+			_("Invalid unsubscribe link"),
+			_("This link is incomplete or was not sent by us, so nothing was changed. Use the link from the email you received, exactly as it is."),
+			400,
+		)
+	if not frappe.db.exists("Email Campaign", email_campaign):
+		return show_page(
+			_("Unsubscribed"), _("This email campaign no longer exists: you will not receive its emails."), 200
+		)
+	if frappe.request.method == "POST":
+		unsubscribe_address(email_campaign, email)
+		frappe.db.commit()
+		return show_page(
+			_("You are unsubscribed"),
+			_("{0} will not receive any more emails from this campaign.").format(frappe.bold(escape_html(email))),
+			200,
+		)
+	return show_confirmation(email_campaign, email, token)
+
+
+def show_confirmation(email_campaign: str, email: str, token: str):
+	frappe.respond_as_web_page(
+		_("Unsubscribe"),
+		_("Do you want to stop receiving the emails of this campaign at {0}?").format(frappe.bold(escape_html(email))),
+		context={
+			"form_action": sending.UNSUBSCRIBE_METHOD,
+			"form_fields": {"email_campaign": email_campaign, "email": email, "token": token},
+			"form_button": _("Unsubscribe"),
+		},
+		primary_action=None,
+		template="email_campaign_unsubscribe",
+	)
+
+
+def show_page(title: str, message: str, http_status_code: int):
+	frappe.respond_as_web_page(
+		title,
+		message,
+		http_status_code=http_status_code,
+		success=http_status_code == 200,
+		primary_action=None,
+		template="email_campaign_unsubscribe",
+	)
+
+
+def _bad_token_key() -> str:
+	return frappe.cache.make_key(f"email_campaign_app:bad_unsubscribe_token:{frappe.local.request_ip}")
+
+
+def too_many_bad_tokens() -> bool:
+	return int(frappe.cache.get(_bad_token_key()) or 0) >= BAD_TOKEN_LIMIT
+
+
+def count_bad_token():
+	key = _bad_token_key()
+	if frappe.cache.incr(key) == 1:
+		frappe.cache.expire(key, BAD_TOKEN_WINDOW)
+
+
+@frappe.whitelist(methods=["POST"])
+def send_due_emails_now(email_campaign: str):
+	"""Queue now what the daily job would queue today for this Email Campaign."""
+	frappe.only_for("System Manager")
+	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
+	due = sending.queue_due_emails([email_campaign])
+	if due.sends:
+		frappe.msgprint(
+			_("{0} email(s) queued.").format(len(due.sends)), indicator="green", alert=True
+		)
+	else:
+		frappe.msgprint(_("Nothing is due today for this Email Campaign."), alert=True)
+	return len(due.sends)

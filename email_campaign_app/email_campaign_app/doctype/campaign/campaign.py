@@ -1,0 +1,82 @@
+# Copyright (c) 2026, email_campaign_app developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import getdate, today
+
+from email_campaign_app import schedule
+
+
+class Campaign(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from email_campaign_app.email_campaign_app.doctype.campaign_email_schedule.campaign_email_schedule import (
+			CampaignEmailSchedule,
+		)
+
+		campaign_name: DF.Data
+		campaign_schedules: DF.Table[CampaignEmailSchedule]
+		description: DF.Text | None
+	# end: auto-generated types
+
+	def validate(self):
+		self.validate_schedule()
+		self.sort_schedule_by_day()
+
+	def validate_schedule(self):
+		for row in self.campaign_schedules:
+			if row.send_after_days is None or row.send_after_days < 0:
+				frappe.throw(
+					_("Row #{0}: Send After (days) must be 0 or more.").format(row.idx),
+					title=_("Invalid Schedule"),
+				)
+		for step in schedule.duplicate_steps(self.get_steps()):
+			frappe.throw(
+				_("Email Template {0} is scheduled twice on day {1}. Remove one of the two rows.").format(
+					frappe.bold(step.email_template), step.send_after_days
+				),
+				title=_("Invalid Schedule"),
+			)
+
+	def sort_schedule_by_day(self):
+		self.campaign_schedules.sort(key=lambda row: (row.send_after_days, row.idx))
+		for idx, row in enumerate(self.campaign_schedules, start=1):
+			row.idx = idx
+
+	def get_steps(self) -> list[schedule.Step]:
+		return [
+			schedule.Step(row.email_template, row.send_after_days or 0) for row in self.campaign_schedules
+		]
+
+	def on_update(self):
+		self.update_running_email_campaigns()
+
+	def update_running_email_campaigns(self):
+		"""A new schedule moves the end date of the Email Campaigns that are not finished yet."""
+		days = [step.send_after_days for step in self.get_steps()]
+		if not days:
+			return
+		running = frappe.get_all(
+			"Email Campaign",
+			filters={"campaign_name": self.name, "status": ("in", ("Scheduled", "In Progress"))},
+			fields=["name", "start_date", "status"],
+		)
+		for row in running:
+			end_date = schedule.end_date(getdate(row.start_date), days)
+			frappe.db.set_value(
+				"Email Campaign",
+				row.name,
+				{
+					"end_date": end_date,
+					"status": schedule.status_on(getdate(row.start_date), end_date, getdate(today()), row.status),
+					"all_steps_sent": 0,
+				},
+			)

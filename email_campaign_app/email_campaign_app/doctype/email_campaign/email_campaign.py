@@ -1,0 +1,193 @@
+# Copyright (c) 2026, email_campaign_app developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import getdate, today
+
+from email_campaign_app import schedule
+from email_campaign_app.recipients import get_recipients
+
+LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
+
+
+class EmailCampaign(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		all_steps_sent: DF.Check
+		campaign_name: DF.Link
+		email_campaign_for: DF.Literal["", "Lead", "Contact", "Email Group"]
+		end_date: DF.Date | None
+		recipient: DF.DynamicLink
+		send_at: DF.Time
+		sender: DF.Link
+		start_date: DF.Date
+		status: DF.Literal["", "Scheduled", "In Progress", "Completed", "Unsubscribed"]
+	# end: auto-generated types
+
+	def validate(self):
+		self.validate_locked_fields()
+		self.validate_start_date()
+		self.set_end_date()
+		self.validate_recipient()
+		self.validate_sender()
+		self.validate_no_running_duplicate()
+		self.set_status()
+		self.all_steps_sent = 0
+
+	def validate_locked_fields(self):
+		before = self.get_doc_before_save()
+		if not before or before.status != schedule.IN_PROGRESS:
+			return
+		for fieldname in LOCKED_WHEN_IN_PROGRESS:
+			if str(before.get(fieldname) or "") != str(self.get(fieldname) or ""):
+				frappe.throw(
+					_("{0} cannot change once the Email Campaign is In Progress.").format(
+						_(self.meta.get_label(fieldname))
+					),
+					title=_("Email Campaign In Progress"),
+				)
+
+	def validate_start_date(self):
+		if not (self.is_new() or self.has_value_changed("start_date")):
+			return
+		if getdate(self.start_date) < getdate(today()):
+			frappe.throw(
+				_("Start Date {0} is in the past. Choose today or a later date.").format(
+					frappe.format(self.start_date, "Date")
+				),
+				title=_("Invalid Start Date"),
+			)
+
+	def set_end_date(self):
+		days = [step.send_after_days for step in self.get_steps()]
+		if not days:
+			frappe.throw(
+				_("Campaign {0} has no email schedule. Add at least one Email Template to its schedule.").format(
+					frappe.bold(self.campaign_name)
+				),
+				title=_("No Email Schedule"),
+			)
+		self.end_date = schedule.end_date(getdate(self.start_date), days)
+
+	def get_steps(self) -> list[schedule.Step]:
+		if not frappe.db.exists("Campaign", self.campaign_name):
+			frappe.throw(_("Campaign {0} does not exist.").format(frappe.bold(self.campaign_name)))
+		return frappe.get_cached_doc("Campaign", self.campaign_name).get_steps()
+
+	def validate_recipient(self):
+		if self.email_campaign_for not in ("Lead", "Contact", "Email Group"):
+			frappe.throw(_("Email Campaign For must be Lead, Contact or Email Group."))
+		if not frappe.db.exists(self.email_campaign_for, self.recipient):
+			frappe.throw(
+				_("{0} {1} does not exist.").format(_(self.email_campaign_for), frappe.bold(self.recipient))
+			)
+		if self.email_campaign_for == "Email Group":
+			self.validate_email_group()
+		else:
+			self.validate_person()
+
+	def validate_person(self):
+		email, unsubscribed = frappe.db.get_value(
+			self.email_campaign_for, self.recipient, ["email_id", "unsubscribed"]
+		)
+		if not email:
+			frappe.throw(
+				_("{0} {1} has no email address. Set its email address first.").format(
+					_(self.email_campaign_for), frappe.bold(self.recipient)
+				)
+				if self.email_campaign_for == "Lead"
+				else _("Contact {0} has no primary email address. Add one and mark it as primary.").format(
+					frappe.bold(self.recipient)
+				),
+				title=_("Email Address Missing"),
+			)
+		if unsubscribed and self.status != schedule.UNSUBSCRIBED:
+			frappe.throw(
+				_("{0} {1} has unsubscribed and must not receive campaign emails.").format(
+					_(self.email_campaign_for), frappe.bold(self.recipient)
+				),
+				title=_("Recipient Unsubscribed"),
+			)
+
+	def validate_email_group(self):
+		if not get_recipients("Email Group", [self.recipient]).get(self.recipient):
+			frappe.throw(
+				_("Email Group {0} has no subscribed member. Add members before starting a campaign.").format(
+					frappe.bold(self.recipient)
+				),
+				title=_("Email Address Missing"),
+			)
+
+	def validate_sender(self):
+		enabled, email = frappe.db.get_value("User", self.sender, ["enabled", "email"]) or (0, None)
+		if not enabled:
+			frappe.throw(
+				_("Sender {0} is disabled or does not exist. Choose an enabled user.").format(
+					frappe.bold(self.sender)
+				),
+				title=_("Invalid Sender"),
+			)
+		if not email:
+			frappe.throw(
+				_("Sender {0} has no email address. Set the user's email or choose another sender.").format(
+					frappe.bold(self.sender)
+				),
+				title=_("Invalid Sender"),
+			)
+
+	def validate_no_running_duplicate(self):
+		duplicate = frappe.db.exists(
+			"Email Campaign",
+			{
+				"campaign_name": self.campaign_name,
+				"email_campaign_for": self.email_campaign_for,
+				"recipient": self.recipient,
+				"status": ("in", (schedule.SCHEDULED, schedule.IN_PROGRESS)),
+				"name": ("!=", self.name or ""),
+			},
+		)
+		if duplicate:
+			frappe.throw(
+				_("Email Campaign {0} already runs Campaign {1} for {2} {3}.").format(
+					frappe.bold(duplicate),
+					frappe.bold(self.campaign_name),
+					_(self.email_campaign_for),
+					frappe.bold(self.recipient),
+				),
+				title=_("Duplicate Email Campaign"),
+			)
+
+	def set_status(self):
+		self.status = schedule.status_on(
+			getdate(self.start_date), getdate(self.end_date), getdate(today()), self.status
+		)
+
+	def on_trash(self):
+		frappe.db.delete("Email Campaign Send Log", {"email_campaign": self.name})
+
+
+def update_statuses():
+	"""Set every unfinished Email Campaign's status from its dates: one UPDATE per status."""
+	rows = frappe.get_all(
+		"Email Campaign",
+		filters={"status": ("not in", (schedule.COMPLETED, schedule.UNSUBSCRIBED))},
+		fields=["name", "start_date", "end_date", "status"],
+	)
+	by_status: dict[str, list[str]] = {}
+	for row in rows:
+		status = schedule.status_on(getdate(row.start_date), getdate(row.end_date), getdate(today()), row.status)
+		if status != row.status:
+			by_status.setdefault(status, []).append(row.name)
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	for status, names in by_status.items():
+		frappe.qb.update(EmailCampaign).set(EmailCampaign.status, status).where(
+			EmailCampaign.name.isin(names)
+		).run()

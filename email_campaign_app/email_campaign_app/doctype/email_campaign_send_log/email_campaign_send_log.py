@@ -1,0 +1,41 @@
+# Copyright (c) 2026, email_campaign_app developers and contributors
+# For license information, please see license.txt
+
+from frappe.model.document import Document
+
+from email_campaign_app import schedule
+
+
+class EmailCampaignSendLog(Document):
+	"""The send ledger: one row per Email Campaign, schedule step and recipient address.
+
+	Its name is the send key, so the database itself refuses a second row for the same email:
+	that is what makes sending idempotent (see email_campaign_app.sending).
+	"""
+
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		campaign_name: DF.Link | None
+		communication: DF.Link | None
+		email_campaign: DF.Link
+		email_queue: DF.Link | None
+		email_template: DF.Link | None
+		error: DF.LongText | None
+		queued_on: DF.Date | None
+		recipient_doctype: DF.Link | None
+		recipient_email: DF.Data
+		recipient_name: DF.DynamicLink | None
+		send_after_days: DF.Int
+		send_date: DF.Date | None
+		status: DF.Literal["Queued", "Sent", "Error", "Skipped"]
+	# end: auto-generated types
+
+	def autoname(self):
+		step = schedule.Step(self.email_template, self.send_after_days)
+		self.name = schedule.send_key(self.email_campaign, step, self.recipient_email)

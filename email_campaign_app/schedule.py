@@ -1,0 +1,197 @@
+"""Scheduling decisions of an Email Campaign, on plain values.
+
+This module never imports frappe: the Frappe shell reads the database in bulk, asks these
+functions what to do, and writes the result.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+SCHEDULED = "Scheduled"
+IN_PROGRESS = "In Progress"
+COMPLETED = "Completed"
+UNSUBSCRIBED = "Unsubscribed"
+
+
+@dataclass(frozen=True)
+class Step:
+	"""One row of a Campaign's schedule: an Email Template sent N days after the start date."""
+
+	email_template: str
+	send_after_days: int
+
+	def send_date(self, start_date: date) -> date:
+		return start_date + timedelta(days=self.send_after_days)
+
+
+@dataclass(frozen=True)
+class Recipient:
+	"""Who receives an Email Campaign's emails: a Lead, a Contact or one Email Group member."""
+
+	email: str
+	doctype: str | None = None
+	name: str | None = None
+
+
+@dataclass(frozen=True)
+class Send:
+	"""One email to queue: a schedule step for one recipient of one Email Campaign."""
+
+	email_campaign: str
+	step: Step
+	recipient: Recipient
+	send_date: date
+
+	@property
+	def key(self) -> str:
+		return send_key(self.email_campaign, self.step, self.recipient.email)
+
+
+def send_key(email_campaign: str, step: Step, email: str) -> str:
+	"""The ledger's unique key: one email per Email Campaign, step and recipient address."""
+	raw = f"{email_campaign}\x1f{step.send_after_days}\x1f{step.email_template}\x1f{email.strip().lower()}"
+	return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def end_date(start_date: date, send_after_days: Iterable[int]) -> date:
+	"""Start date + the largest "send after" day; ValueError when the schedule is empty."""
+	days = list(send_after_days)
+	if not days:
+		raise ValueError("empty schedule")
+	return start_date + timedelta(days=max(days))
+
+
+def status_on(start_date: date, end: date, today: date, current: str | None = None) -> str:
+	"""The status an Email Campaign has on `today`; Unsubscribed is never overwritten."""
+	if current == UNSUBSCRIBED:
+		return UNSUBSCRIBED
+	if today < start_date:
+		return SCHEDULED
+	if today <= end:
+		return IN_PROGRESS
+	return COMPLETED
+
+
+def duplicate_steps(steps: Iterable[Step]) -> list[Step]:
+	"""Steps that repeat an earlier one (same template on the same day), in schedule order."""
+	seen, duplicates = set(), []
+	for step in steps:
+		if step in seen:
+			duplicates.append(step)
+		seen.add(step)
+	return duplicates
+
+
+def due_steps(
+	start_date: date,
+	steps: Iterable[Step],
+	today: date,
+	done: set[Step],
+	last_queued_on: date | None = None,
+) -> list[Step]:
+	"""The steps to send to one recipient today.
+
+	A step is due once its day has come and it is not done yet. When days were missed, the
+	recipient gets the earliest missed day's steps now and the later ones on later runs, one
+	schedule day per calendar day: the sequence keeps its order and never arrives as a burst.
+	`last_queued_on` is the day this recipient was last queued an email of this campaign.
+	"""
+	pending = sorted(
+		(step for step in set(steps) if step not in done and step.send_date(start_date) <= today),
+		key=lambda step: (step.send_after_days, step.email_template),
+	)
+	if not pending:
+		return []
+	first_day = pending[0].send_after_days
+	earliest = [step for step in pending if step.send_after_days == first_day]
+	already_sent_that_day = any(step.send_after_days == first_day for step in done)
+	if last_queued_on == today and not already_sent_that_day:
+		return []
+	return earliest
+
+
+def all_days_passed(start_date: date, steps: Iterable[Step], today: date) -> bool:
+	"""True when the schedule has steps and the last one's day has come."""
+	steps = list(steps)
+	return bool(steps) and all(step.send_date(start_date) <= today for step in steps)
+
+
+@dataclass(frozen=True)
+class Candidate:
+	"""An Email Campaign that may have something to send, with what it needs to decide."""
+
+	name: str
+	start_date: date
+	steps: tuple[Step, ...]
+	recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+	"""What the send ledger says of one step for one recipient address."""
+
+	email_campaign: str
+	step: Step
+	email: str
+	done: bool
+	queued_on: date | None = None
+
+
+@dataclass
+class Plan:
+	sends: list[Send]
+	finished: list[str]
+
+
+def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: date) -> Plan:
+	"""Every email due today across all candidates, and the Email Campaigns with nothing left.
+
+	An Email Campaign is finished when its last day has come and every recipient has every
+	step done; for an Email Group, "every recipient" is the members subscribed today.
+	"""
+	done: dict[tuple[str, str], set[Step]] = {}
+	last_queued: dict[tuple[str, str], date] = {}
+	for entry in ledger:
+		key = (entry.email_campaign, entry.email.strip().lower())
+		if not entry.done:
+			continue
+		done.setdefault(key, set()).add(entry.step)
+		if entry.queued_on and entry.queued_on > last_queued.get(key, date.min):
+			last_queued[key] = entry.queued_on
+
+	result = Plan(sends=[], finished=[])
+	for candidate in candidates:
+		finished = all_days_passed(candidate.start_date, candidate.steps, today)
+		for recipient in candidate.recipients:
+			key = (candidate.name, recipient.email.strip().lower())
+			recipient_done = done.get(key, set())
+			for step in due_steps(
+				candidate.start_date, candidate.steps, today, recipient_done, last_queued.get(key)
+			):
+				result.sends.append(
+					Send(candidate.name, step, recipient, step.send_date(candidate.start_date))
+				)
+			finished = finished and set(candidate.steps) <= recipient_done
+		if finished:
+			result.finished.append(candidate.name)
+	return result
+
+
+def send_at_datetime(send_date: date, today: date, now: datetime, send_at: time) -> datetime | None:
+	"""When a queued email should leave: at `send_at` on its own day, at once when overdue.
+
+	None means "at once". All values are in the site's time zone.
+	"""
+	if send_date < today:
+		return None
+	planned = datetime.combine(send_date, send_at)
+	return planned if planned > now else None
+
+
+def batches(items: list, size: int) -> list[list]:
+	"""Split a list into consecutive chunks of at most `size` items."""
+	if size < 1:
+		raise ValueError("batch size must be positive")
+	return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,422 @@
+"""Queue the emails of Email Campaigns through Frappe's own pipeline.
+
+Finding what is due is set-based: a fixed number of queries whatever the number of Email
+Campaigns, then the core (`schedule.plan`) decides. Sending is fanned out to RQ workers in
+batches. Each email is claimed, rendered, recorded as a Communication and put in the Email
+Queue inside one database transaction whose first write is the send ledger row: the ledger's
+primary key is the send key, so a second worker, a second run or a rerun after a crash finds
+the row (or waits for it) and never queues the same email twice; a crash rolls the whole
+email back, so the next run sends it.
+"""
+
+import hashlib
+import traceback
+from urllib.parse import urlencode
+
+import frappe
+from frappe import _
+from frappe.utils import escape_html, get_datetime, get_formatted_email, get_url, getdate, now_datetime, today
+
+from email_campaign_app import schedule, tokens
+from email_campaign_app.recipients import find_people_by_email, get_recipients
+
+LEDGER = "Email Campaign Send Log"
+BATCH_SIZE = 200
+UNSUBSCRIBE_METHOD = "/api/method/email_campaign_app.api.unsubscribe"
+
+
+# Planning: what is due today, across all Email Campaigns
+
+
+def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
+	"""Find every email due today and hand them to workers in batches."""
+	due = plan_due_emails(email_campaigns)
+	mark_finished(due.finished)
+	frappe.db.commit()
+	for batch in schedule.batches(due.sends, BATCH_SIZE):
+		keys = [send.key for send in batch]
+		frappe.enqueue(
+			"email_campaign_app.sending.send_batch",
+			queue="long",
+			job_id="email_campaign_app:" + hashlib.sha256("".join(keys).encode()).hexdigest()[:32],
+			deduplicate=True,
+			now=frappe.flags.in_test,
+			sends=[as_job_arg(send) for send in batch],
+		)
+	return due
+
+
+def plan_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
+	candidates = get_candidates(email_campaigns)
+	return schedule.plan(candidates, get_ledger([c.name for c in candidates]), getdate(today()))
+
+
+def get_candidates(email_campaigns: list[str] | None = None) -> list[schedule.Candidate]:
+	filters = {
+		"start_date": ("<=", today()),
+		"status": ("!=", schedule.UNSUBSCRIBED),
+		"all_steps_sent": 0,
+	}
+	if email_campaigns is not None:
+		filters["name"] = ("in", email_campaigns or [""])
+	rows = frappe.get_all(
+		"Email Campaign",
+		filters=filters,
+		fields=["name", "campaign_name", "email_campaign_for", "recipient", "start_date"],
+		order_by="start_date asc, name asc",
+	)
+	steps = get_steps([row.campaign_name for row in rows])
+	recipients = {}
+	for doctype in ("Lead", "Contact", "Email Group"):
+		names = [row.recipient for row in rows if row.email_campaign_for == doctype]
+		recipients[doctype] = get_recipients(doctype, names)
+	return [
+		schedule.Candidate(
+			name=row.name,
+			start_date=getdate(row.start_date),
+			steps=tuple(steps.get(row.campaign_name, ())),
+			recipients=tuple(recipients[row.email_campaign_for].get(row.recipient, ())),
+		)
+		for row in rows
+		if row.email_campaign_for in recipients
+	]
+
+
+def get_steps(campaigns: list[str]) -> dict[str, list[schedule.Step]]:
+	steps: dict[str, list[schedule.Step]] = {}
+	if not campaigns:
+		return steps
+	for row in frappe.get_all(
+		"Campaign Email Schedule",
+		filters={"parenttype": "Campaign", "parent": ("in", list(set(campaigns)))},
+		fields=["parent", "email_template", "send_after_days"],
+		order_by="send_after_days asc, idx asc",
+	):
+		steps.setdefault(row.parent, []).append(schedule.Step(row.email_template, row.send_after_days or 0))
+	return steps
+
+
+def get_ledger(email_campaigns: list[str]) -> list[schedule.LedgerEntry]:
+	if not email_campaigns:
+		return []
+	rows = frappe.get_all(
+		LEDGER,
+		filters={"email_campaign": ("in", email_campaigns)},
+		fields=["email_campaign", "email_template", "send_after_days", "recipient_email", "status", "queued_on"],
+	)
+	return [
+		schedule.LedgerEntry(
+			email_campaign=row.email_campaign,
+			step=schedule.Step(row.email_template, row.send_after_days or 0),
+			email=row.recipient_email,
+			done=row.status != "Error",
+			queued_on=getdate(row.queued_on) if row.queued_on else None,
+		)
+		for row in rows
+	]
+
+
+def mark_finished(email_campaigns: list[str]):
+	if email_campaigns:
+		EmailCampaign = frappe.qb.DocType("Email Campaign")
+		frappe.qb.update(EmailCampaign).set(EmailCampaign.all_steps_sent, 1).where(
+			EmailCampaign.name.isin(email_campaigns)
+		).run()
+
+
+def as_job_arg(send: schedule.Send) -> dict:
+	return {
+		"email_campaign": send.email_campaign,
+		"email_template": send.step.email_template,
+		"send_after_days": send.step.send_after_days,
+		"send_date": str(send.send_date),
+		"email": send.recipient.email,
+		"recipient_doctype": send.recipient.doctype,
+		"recipient_name": send.recipient.name,
+	}
+
+
+def from_job_arg(arg: dict) -> schedule.Send:
+	return schedule.Send(
+		email_campaign=arg["email_campaign"],
+		step=schedule.Step(arg["email_template"], int(arg["send_after_days"])),
+		recipient=schedule.Recipient(arg["email"], arg.get("recipient_doctype"), arg.get("recipient_name")),
+		send_date=getdate(arg["send_date"]),
+	)
+
+
+# Sending: one transaction per email
+
+
+def send_batch(sends: list[dict]):
+	"""Worker entry point: queue each email of the batch; one failure never stops the others."""
+	batch = [from_job_arg(arg) for arg in sends]
+	context = BatchContext(batch)
+	for send in batch:
+		try:
+			queue_email(send, context)
+			frappe.db.commit()
+		except Exception:
+			frappe.db.rollback()
+			record_error(send, traceback.format_exc())
+			frappe.db.commit()
+
+
+class BatchContext:
+	"""What a batch of emails needs from the database, read once for the whole batch."""
+
+	def __init__(self, batch: list[schedule.Send]):
+		self.email_campaigns = {
+			row.name: row
+			for row in frappe.get_all(
+				"Email Campaign",
+				filters={"name": ("in", list({send.email_campaign for send in batch}))},
+				fields=["name", "campaign_name", "sender", "send_at", "status", "email_campaign_for"],
+			)
+		}
+		self.senders = {}
+		self.people = find_people_by_email(
+			[send.recipient.email for send in batch if not send.recipient.doctype]
+		)
+		self.documents = self._load_documents(batch)
+
+	def _load_documents(self, batch):
+		wanted: dict[str, set[str]] = {}
+		for send in batch:
+			doctype, name = self.person_of(send.recipient)
+			if doctype:
+				wanted.setdefault(doctype, set()).add(name)
+		return {
+			(doctype, row.name): row
+			for doctype, names in wanted.items()
+			for row in frappe.get_all(doctype, filters={"name": ("in", list(names))}, fields=["*"])
+		}
+
+	def person_of(self, recipient: schedule.Recipient) -> tuple[str | None, str | None]:
+		if recipient.doctype:
+			return recipient.doctype, recipient.name
+		return self.people.get(recipient.email.lower(), (None, None))
+
+	def document_for(self, recipient: schedule.Recipient) -> frappe._dict:
+		"""The template's `doc`: the Lead or Contact, else a document holding the member's email."""
+		doctype, name = self.person_of(recipient)
+		if doctype and (doctype, name) in self.documents:
+			return frappe._dict(self.documents[(doctype, name)], doctype=doctype)
+		if doctype:
+			frappe.throw(_("{0} {1} no longer exists.").format(_(doctype), name))
+		return frappe._dict(doctype="Email Group Member", name=recipient.email, email=recipient.email, email_id=recipient.email)
+
+	def sender_of(self, user: str) -> str:
+		if user not in self.senders:
+			enabled, email = frappe.db.get_value("User", user, ["enabled", "email"]) or (0, None)
+			if not (enabled and email):
+				frappe.throw(_("Sender {0} is disabled or has no email address.").format(user))
+			self.senders[user] = get_formatted_email(user, mail=email)
+		return self.senders[user]
+
+
+def queue_email(send: schedule.Send, context: BatchContext):
+	"""Claim the ledger row, then render and queue the email, all in the current transaction."""
+	email_campaign = context.email_campaigns.get(send.email_campaign)
+	if not email_campaign:
+		return  # deleted since the plan was made
+	ledger = claim(send, email_campaign.campaign_name)
+	if not ledger:
+		return
+	if email_campaign.status == schedule.UNSUBSCRIBED:
+		ledger.db_set({"status": "Skipped", "error": None})
+		return
+
+	doc = context.document_for(send.recipient)
+	subject, body = render(send.step.email_template, doc)
+	body += unsubscribe_footer(send.email_campaign, send.recipient.email)
+	communication = make_communication(send, email_campaign, context, subject, body)
+	with list_unsubscribe_header(unsubscribe_url(send.email_campaign, send.recipient.email)):
+		email_queue = frappe.sendmail(
+			recipients=[send.recipient.email],
+			sender=context.sender_of(email_campaign.sender),
+			subject=subject,
+			message=body,
+			reference_doctype="Email Campaign",
+			reference_name=send.email_campaign,
+			communication=communication.name,
+			add_unsubscribe_link=0,
+			send_after=send_time(send, email_campaign),
+		)
+	ledger.db_set(
+		{
+			"status": "Queued" if email_queue else "Skipped",
+			"communication": communication.name,
+			"email_queue": email_queue.name if email_queue else None,
+			"queued_on": today(),
+			"error": None if email_queue else _("The address has unsubscribed from this email."),
+		}
+	)
+
+
+def claim(send: schedule.Send, campaign_name: str):
+	"""Insert this email's ledger row, or take over its row in Error; None when it is taken.
+
+	A concurrent worker inserting the same key waits on the primary key until this transaction
+	ends, then sees a duplicate: the database decides who sends.
+	"""
+	ledger = frappe.get_doc(ledger_values(send, "Queued", campaign_name))
+	try:
+		ledger.insert(ignore_permissions=True)
+		return ledger
+	except frappe.DuplicateEntryError:
+		frappe.clear_last_message()
+	status = frappe.db.get_value(LEDGER, ledger.name, "status", for_update=True)
+	if status != "Error":
+		return None
+	return frappe.get_doc(LEDGER, ledger.name)
+
+
+def ledger_values(send: schedule.Send, status: str, campaign_name: str | None) -> dict:
+	return {
+		"doctype": LEDGER,
+		"email_campaign": send.email_campaign,
+		"campaign_name": campaign_name,
+		"email_template": send.step.email_template,
+		"send_after_days": send.step.send_after_days,
+		"send_date": send.send_date,
+		"recipient_email": send.recipient.email,
+		"recipient_doctype": send.recipient.doctype,
+		"recipient_name": send.recipient.name,
+		"status": status,
+	}
+
+
+def render(email_template: str, doc: frappe._dict) -> tuple[str, str]:
+	"""Subject and body of a template for `doc`; values from `doc` are escaped in the body."""
+	template = frappe.get_cached_doc("Email Template", email_template)
+	subject = frappe.render_template(template.subject, {"doc": doc})
+	body = frappe.render_template(template.response_, {"doc": escaped(doc)})
+	return subject.strip(), body
+
+
+def escaped(doc: frappe._dict) -> frappe._dict:
+	return frappe._dict({key: escape_html(value) if isinstance(value, str) else value for key, value in doc.items()})
+
+
+def make_communication(send, email_campaign, context, subject, body):
+	communication = frappe.get_doc(
+		{
+			"doctype": "Communication",
+			"communication_type": "Communication",
+			"communication_medium": "Email",
+			"sent_or_received": "Sent",
+			"subject": subject,
+			"content": body,
+			"sender": context.sender_of(email_campaign.sender),
+			"recipients": send.recipient.email,
+			"reference_doctype": "Email Campaign",
+			"reference_name": send.email_campaign,
+			"email_template": send.step.email_template,
+			"user": email_campaign.sender,
+		}
+	)
+	doctype, name = context.person_of(send.recipient)
+	if doctype:
+		communication.add_link(doctype, name)
+	communication.insert(ignore_permissions=True)
+	return communication
+
+
+def send_time(send: schedule.Send, email_campaign) -> str | None:
+	send_at = get_datetime(f"{send.send_date} {email_campaign.send_at or '09:00:00'}").time()
+	leaves_at = schedule.send_at_datetime(send.send_date, getdate(today()), now_datetime(), send_at)
+	return str(leaves_at) if leaves_at else None
+
+
+def record_error(send: schedule.Send, error: str):
+	"""Keep the failure where an admin sees it; the next run retries the email."""
+	key = send.key
+	status = frappe.db.get_value(LEDGER, key, "status")
+	if status and status != "Error":
+		return  # a concurrent worker sent it meanwhile
+	if not frappe.db.exists("Email Campaign", send.email_campaign):
+		return
+	if status is None:
+		campaign_name = frappe.db.get_value("Email Campaign", send.email_campaign, "campaign_name")
+		values = {**ledger_values(send, "Error", campaign_name), "error": error}
+		frappe.get_doc(values).insert(ignore_permissions=True)
+	else:
+		frappe.db.set_value(LEDGER, key, "error", error)
+	message = error.strip().splitlines()[-1] if error.strip() else _("Unknown error")
+	frappe.log_error(
+		title=_("Email Campaign {0}: email to {1} failed").format(send.email_campaign, send.recipient.email),
+		message=error,
+		reference_doctype="Email Campaign",
+		reference_name=send.email_campaign,
+	)
+	frappe.get_doc("Email Campaign", send.email_campaign).add_comment(
+		"Comment",
+		_("Email {0} (day {1}) to {2} could not be queued: {3}. It will be retried on the next run.").format(
+			send.step.email_template, send.step.send_after_days, send.recipient.email, escape_html(message)
+		),
+	)
+
+
+# Unsubscribe link and headers
+
+
+def unsubscribe_url(email_campaign: str, email: str) -> str:
+	token = tokens.make_token(get_secret(), email_campaign, email)
+	query = urlencode({"email_campaign": email_campaign, "email": email, "token": token})
+	return get_url(f"{UNSUBSCRIBE_METHOD}?{query}")
+
+
+def get_secret() -> str:
+	from frappe.utils.password import get_encryption_key
+
+	return get_encryption_key()
+
+
+def unsubscribe_footer(email_campaign: str, email: str) -> str:
+	return frappe.render_template(
+		"email_campaign_app/templates/emails/email_campaign_footer.html",
+		{"unsubscribe_url": unsubscribe_url(email_campaign, email)},
+	)
+
+
+class list_unsubscribe_header:
+	"""While active, the app's `make_email_body_message` hook adds the RFC 8058 headers."""
+
+	def __init__(self, url: str):
+		self.url = url
+
+	def __enter__(self):
+		frappe.flags.email_campaign_unsubscribe_url = self.url
+
+	def __exit__(self, *exc):
+		frappe.flags.email_campaign_unsubscribe_url = None
+
+
+def add_list_unsubscribe_headers(email):
+	"""Hook `make_email_body_message`: acts only on this app's emails (the flag above)."""
+	url = frappe.flags.get("email_campaign_unsubscribe_url")
+	if url:
+		email.set_header("List-Unsubscribe", f"<{url}>")
+		email.set_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+
+
+def sync_ledger_with_email_queue():
+	"""Queued rows whose email left become Sent; those Frappe gave up on become Error (retried)."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	for ledger_status, queue_statuses in (("Sent", ("Sent",)), ("Error", ("Error", "Expired"))):
+		(
+			frappe.qb.update(Ledger)
+			.join(EmailQueue)
+			.on(Ledger.email_queue == EmailQueue.name)
+			.set(Ledger.status, ledger_status)
+			.where((Ledger.status == "Queued") & EmailQueue.status.isin(queue_statuses))
+			.run()
+		)
+	retry = frappe.get_all(LEDGER, filters={"status": "Error"}, pluck="email_campaign", distinct=True)
+	if retry:
+		EmailCampaign = frappe.qb.DocType("Email Campaign")
+		frappe.qb.update(EmailCampaign).set(EmailCampaign.all_steps_sent, 0).where(
+			EmailCampaign.name.isin(retry)
+		).run()

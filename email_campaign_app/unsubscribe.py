@@ -1,0 +1,72 @@
+"""What unsubscribing does: the Email Campaign (Lead, Contact) or the member (Email Group) stops.
+
+Every path goes through Frappe's own Email Unsubscribe record, so Frappe's queue refuses the
+address too, and the record's `after_insert` hook applies it here.
+"""
+
+import frappe
+from frappe import _
+from frappe.utils import format_datetime, now_datetime
+
+from email_campaign_app.schedule import UNSUBSCRIBED
+
+LEDGER = "Email Campaign Send Log"
+
+
+def unsubscribe_address(email_campaign: str, email: str):
+	"""Unsubscribe `email` from one Email Campaign; doing it twice changes nothing."""
+	filters = {"email": email, "reference_doctype": "Email Campaign", "reference_name": email_campaign}
+	if frappe.db.exists("Email Unsubscribe", filters):
+		return
+	frappe.get_doc({"doctype": "Email Unsubscribe", **filters}).insert(ignore_permissions=True)
+
+
+def on_email_unsubscribe(doc, method=None):
+	"""Hook: Email Unsubscribe after_insert."""
+	if doc.reference_doctype == "Email Campaign" and doc.reference_name and doc.email:
+		apply_unsubscribe(doc.reference_name, doc.email)
+
+
+def apply_unsubscribe(email_campaign: str, email: str):
+	campaign = frappe.db.get_value(
+		"Email Campaign", email_campaign, ["email_campaign_for", "recipient"], as_dict=True
+	)
+	if not campaign:
+		return
+	if campaign.email_campaign_for == "Email Group":
+		frappe.db.set_value(
+			"Email Group Member", {"email_group": campaign.recipient, "email": email}, "unsubscribed", 1
+		)
+	else:
+		frappe.db.set_value("Email Campaign", email_campaign, "status", UNSUBSCRIBED)
+	cancel_queued_emails(email_campaign, email)
+	frappe.get_doc("Email Campaign", email_campaign).add_comment(
+		"Info",
+		_("{0} unsubscribed from this Email Campaign on {1}.").format(
+			frappe.bold(email), format_datetime(now_datetime())
+		),
+	)
+
+
+def cancel_queued_emails(email_campaign: str, email: str):
+	"""Emails already in the Email Queue but not sent yet are cancelled; their ledger rows skipped."""
+	rows = frappe.get_all(
+		LEDGER,
+		filters={"email_campaign": email_campaign, "recipient_email": email, "status": "Queued"},
+		fields=["name", "email_queue"],
+	)
+	queued = [row.email_queue for row in rows if row.email_queue]
+	if not queued:
+		return
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	frappe.qb.update(EmailQueue).set(EmailQueue.status, "Cancelled").where(
+		EmailQueue.name.isin(queued) & (EmailQueue.status == "Not Sent")
+	).run()
+	cancelled = frappe.get_all(
+		"Email Queue", filters={"name": ("in", queued), "status": "Cancelled"}, pluck="name"
+	)
+	Ledger = frappe.qb.DocType(LEDGER)
+	if cancelled:
+		frappe.qb.update(Ledger).set(Ledger.status, "Skipped").set(
+			Ledger.error, _("Cancelled: the recipient unsubscribed.")
+		).where(Ledger.email_queue.isin(cancelled)).run()

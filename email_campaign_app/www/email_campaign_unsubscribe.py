@@ -1,0 +1,14 @@
+import frappe
+from frappe import _
+from frappe.www.message import get_context as get_message_context
+
+no_cache = 1
+
+
+def get_context(context):
+	context.update(get_message_context(context))
+	if not context.message:  # reached directly, not through an unsubscribe link
+		context.title = _("Unsubscribe")
+		context.message = _("Use the unsubscribe link from the email you received.")
+	if frappe.session.user != "Guest":
+		context.csrf_token = frappe.sessions.get_csrf_token()
