@@ -67,16 +67,16 @@ def show_page(title: str, message: str, http_status_code: int):
 	)
 
 
-def _bad_token_key() -> str:
-	return frappe.cache.make_key(f"email_campaign_app:bad_unsubscribe_token:{frappe.local.request_ip}")
+def bad_token_key(ip: str) -> str:
+	return frappe.cache.make_key(f"email_campaign_app:bad_unsubscribe_token:{ip}")
 
 
 def too_many_bad_tokens() -> bool:
-	return int(frappe.cache.get(_bad_token_key()) or 0) >= BAD_TOKEN_LIMIT
+	return int(frappe.cache.get(bad_token_key(frappe.local.request_ip)) or 0) >= BAD_TOKEN_LIMIT
 
 
 def count_bad_token():
-	key = _bad_token_key()
+	key = bad_token_key(frappe.local.request_ip)
 	if frappe.cache.incr(key) == 1:
 		frappe.cache.expire(key, BAD_TOKEN_WINDOW)
 

@@ -1,0 +1,118 @@
+# Copyright (c) 2026, email_campaign_app developers and contributors
+# For license information, please see license.txt
+"""The unsubscribe link over HTTP, through Frappe's WSGI application as a mail provider or a
+recipient's browser reaches it (the way Frappe's own API tests make requests)."""
+
+from urllib.parse import parse_qs, urlparse
+
+import frappe
+from frappe.tests.test_api import make_request
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, get_test_client, today
+
+from email_campaign_app import api, sending, tasks
+from email_campaign_app.testing import make_campaign, make_email_campaign, make_email_group, make_lead, make_template
+
+LEDGER = "Email Campaign Send Log"
+PATH = "/api/method/email_campaign_app.api.unsubscribe"
+
+
+def request(method, params):
+	client = get_test_client(use_cookies=False)
+	call = client.get if method == "GET" else client.post
+	kwargs = {"query_string": params} if method == "GET" else {"data": params}
+	frappe.db.commit()
+	response = make_request(target=call, args=(PATH,), kwargs=kwargs, site=frappe.local.site)
+	frappe.db.rollback()  # see what the request committed
+	return response
+
+
+def link_params(email_campaign, email):
+	query = parse_qs(urlparse(sending.unsubscribe_url(email_campaign, email)).query)
+	return {key: values[0] for key, values in query.items()}
+
+
+class TestUnsubscribe(FrappeTestCase):
+	def setUp(self):
+		frappe.cache.delete(api.bad_token_key("127.0.0.1"))
+		self.lead = make_lead()
+		self.campaign = make_campaign([(make_template().name, 0), (make_template().name, 1)])
+		self.email_campaign = make_email_campaign(self.campaign.name, self.lead.name)
+		tasks.daily()  # day 0 queued, not sent yet
+
+	def status(self):
+		return frappe.db.get_value("Email Campaign", self.email_campaign.name, "status")
+
+	def test_get_shows_a_confirmation_page_and_changes_nothing(self):
+		response = request("GET", link_params(self.email_campaign.name, self.lead.email_id))
+		self.assertEqual(response.status_code, 200)
+		page = response.get_data(as_text=True)
+		self.assertIn("<form", page)
+		self.assertIn('method="POST"', page)
+		self.assertIn(self.lead.email_id, page)
+		self.assertEqual(self.status(), "In Progress")
+
+	def test_one_click_post_unsubscribes_and_cancels_what_is_queued(self):
+		params = {**link_params(self.email_campaign.name, self.lead.email_id), "List-Unsubscribe": "One-Click"}
+		response = request("POST", params)
+		self.assertEqual(response.status_code, 200)
+		self.assertEqual(self.status(), "Unsubscribed")
+		self.assertTrue(
+			frappe.db.exists(
+				"Email Unsubscribe",
+				{"email": self.lead.email_id, "reference_doctype": "Email Campaign", "reference_name": self.email_campaign.name},
+			)
+		)
+		[row] = frappe.get_all(LEDGER, filters={"email_campaign": self.email_campaign.name}, fields=["status", "email_queue"])
+		self.assertEqual(row.status, "Skipped")
+		self.assertEqual(frappe.db.get_value("Email Queue", row.email_queue, "status"), "Cancelled")
+		comments = frappe.get_all(
+			"Comment",
+			filters={"reference_doctype": "Email Campaign", "reference_name": self.email_campaign.name, "comment_type": "Info"},
+			pluck="content",
+		)
+		self.assertTrue(any(self.lead.email_id in c and "unsubscribed" in c for c in comments))
+
+		again = request("POST", params)
+		self.assertEqual(again.status_code, 200)
+		self.assertEqual(frappe.db.count("Email Unsubscribe", {"reference_name": self.email_campaign.name}), 1)
+
+		with self.freeze_time(f"{add_days(today(), 1)} 08:00:00"):
+			tasks.daily()
+		self.assertEqual(frappe.db.count(LEDGER, {"email_campaign": self.email_campaign.name}), 1)
+
+	def test_tampered_truncated_and_foreign_tokens_change_nothing(self):
+		good = link_params(self.email_campaign.name, self.lead.email_id)
+		other = make_lead()
+		foreign = link_params(self.email_campaign.name, other.email_id)["token"]
+		for token in (good["token"][:-1], "x" + good["token"][1:], foreign, ""):
+			response = request("POST", {**good, "token": token})
+			self.assertEqual(response.status_code, 400)
+			self.assertIn("Invalid unsubscribe link", response.get_data(as_text=True))
+		self.assertEqual(self.status(), "In Progress")
+		self.assertFalse(frappe.db.exists("Email Unsubscribe", {"reference_name": self.email_campaign.name}))
+
+	def test_a_group_member_leaves_alone(self):
+		leaving, staying = (f"{frappe.generate_hash(length=8)}@example.com" for _ in range(2))
+		group = make_email_group([leaving, staying])
+		email_campaign = make_email_campaign(self.campaign.name, group.name, "Email Group")
+		tasks.daily()
+
+		response = request("POST", link_params(email_campaign.name, leaving))
+		self.assertEqual(response.status_code, 200)
+		self.assertEqual(frappe.db.get_value("Email Campaign", email_campaign.name, "status"), "In Progress")
+		self.assertEqual(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": leaving}, "unsubscribed"), 1)
+		self.assertEqual(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": staying}, "unsubscribed"), 0)
+
+		with self.freeze_time(f"{add_days(today(), 1)} 08:00:00"):
+			tasks.daily()
+		day_one = frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name, "send_after_days": 1}, pluck="recipient_email")
+		self.assertEqual(day_one, [staying])
+
+	def test_a_burst_of_forged_tokens_is_turned_away(self):
+		good = link_params(self.email_campaign.name, self.lead.email_id)
+		codes = [request("POST", {**good, "token": f"forged{i}"}).status_code for i in range(api.BAD_TOKEN_LIMIT + 3)]
+		self.assertEqual(set(codes[: api.BAD_TOKEN_LIMIT]), {400})
+		self.assertEqual(set(codes[api.BAD_TOKEN_LIMIT :]), {429})
+		self.assertEqual(self.status(), "In Progress")
+		frappe.cache.delete(api.bad_token_key("127.0.0.1"))

@@ -1,0 +1,262 @@
+# Copyright (c) 2026, email_campaign_app developers and contributors
+# For license information, please see license.txt
+"""The daily job on a real site: what is queued, to whom, once, and what survives failures."""
+
+import threading
+from unittest.mock import patch
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, get_datetime, getdate, today
+
+from email_campaign_app import sending, tasks
+from email_campaign_app.api import send_due_emails_now
+from email_campaign_app.testing import (
+	make_campaign,
+	make_contact,
+	make_email_campaign,
+	make_email_group,
+	make_lead,
+	make_template,
+	started_days_ago,
+)
+
+LEDGER = "Email Campaign Send Log"
+
+
+def ledger_rows(email_campaign, **filters):
+	return frappe.get_all(
+		LEDGER,
+		filters={"email_campaign": email_campaign, **filters},
+		fields=["name", "status", "recipient_email", "email_template", "send_after_days", "communication", "email_queue", "error"],
+		order_by="send_after_days asc, recipient_email asc",
+	)
+
+
+def queues_of(email_campaign):
+	return frappe.get_all(
+		"Email Queue",
+		filters={"reference_doctype": "Email Campaign", "reference_name": email_campaign},
+		fields=["name", "sender", "message", "communication", "send_after", "status"],
+		order_by="creation asc",
+	)
+
+
+def recipients_of(email_queue):
+	return frappe.get_all("Email Queue Recipient", filters={"parent": email_queue}, pluck="recipient")
+
+
+class TestDailySending(FrappeTestCase):
+	def test_a_lead_gets_its_email_as_a_linked_communication_through_the_email_queue(self):
+		template = make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }} of {{ doc.company_name }}</p>")
+		lead = make_lead(first_name="Ada", company_name="Engines")
+		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, lead.name)
+
+		tasks.daily()
+
+		[row] = ledger_rows(email_campaign.name)
+		self.assertEqual((row.status, row.recipient_email), ("Queued", lead.email_id))
+		communication = frappe.get_doc("Communication", row.communication)
+		self.assertEqual((communication.reference_doctype, communication.reference_name), ("Email Campaign", email_campaign.name))
+		self.assertEqual(communication.email_template, template.name)
+		self.assertEqual(communication.subject, "Hello Ada")
+		self.assertIn("admin@example.com", communication.sender)
+		self.assertEqual(communication.recipients, lead.email_id)
+		self.assertIn(("Lead", lead.name), [(l.link_doctype, l.link_name) for l in communication.timeline_links])
+
+		[queue] = queues_of(email_campaign.name)
+		self.assertEqual(queue.name, row.email_queue)
+		self.assertEqual(queue.communication, communication.name)
+		self.assertEqual(recipients_of(queue.name), [lead.email_id])
+		self.assertIn("admin@example.com", queue.sender)
+		self.assertIn("Dear Ada of Engines", queue.message)
+		self.assertIn("email_campaign_app.api.unsubscribe", queue.message)
+		self.assertIn("List-Unsubscribe-Post: List-Unsubscribe=One-Click", queue.message)
+		self.assertIn("List-Unsubscribe: <", queue.message)
+
+	def test_running_the_job_twice_sends_once(self):
+		email_campaign = make_email_campaign(make_campaign().name, make_lead().name)
+		tasks.daily()
+		tasks.daily()
+		self.assertEqual(len(ledger_rows(email_campaign.name)), 1)
+		self.assertEqual(len(queues_of(email_campaign.name)), 1)
+
+	def test_contact_fields_render_in_the_template(self):
+		template = make_template(subject="Hi {{ doc.first_name }} {{ doc.last_name }}")
+		contact = make_contact(first_name="Grace")
+		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, contact.name, "Contact")
+		tasks.daily()
+		[row] = ledger_rows(email_campaign.name)
+		self.assertEqual(frappe.db.get_value("Communication", row.communication, "subject"), "Hi Grace Hopper")
+		links = frappe.get_all("Communication Link", filters={"parent": row.communication}, fields=["link_doctype", "link_name"])
+		self.assertIn({"link_doctype": "Contact", "link_name": contact.name}, [dict(l) for l in links])
+
+	def test_values_from_doc_cannot_inject_html(self):
+		lead = make_lead(first_name='<img src=x onerror="alert(1)">')
+		email_campaign = make_email_campaign(make_campaign().name, lead.name)
+		tasks.daily()
+		[queue] = queues_of(email_campaign.name)
+		self.assertNotIn("<img src=x", queue.message)
+		self.assertIn("&lt;img", queue.message)
+
+	def test_each_group_member_gets_an_individual_email_with_their_own_data(self):
+		template = make_template(subject="Hi {{ doc.first_name or doc.email }}")
+		contact = make_contact(first_name="Grace")
+		lead = make_lead(first_name="Ada")
+		bare = f"{frappe.generate_hash(length=8)}@example.com"
+		gone = f"{frappe.generate_hash(length=8)}@example.com"
+		group = make_email_group([contact.email_id, lead.email_id, bare, gone], unsubscribed=[gone])
+		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, group.name, "Email Group")
+
+		tasks.daily()
+
+		rows = ledger_rows(email_campaign.name)
+		self.assertEqual(sorted(r.recipient_email for r in rows), sorted([contact.email_id, lead.email_id, bare]))
+		subjects = {
+			r.recipient_email: frappe.db.get_value("Communication", r.communication, "subject") for r in rows
+		}
+		self.assertEqual(subjects, {contact.email_id: "Hi Grace", lead.email_id: "Hi Ada", bare: f"Hi {bare}"})
+		for queue in queues_of(email_campaign.name):
+			self.assertEqual(len(recipients_of(queue.name)), 1)
+
+	def test_a_three_day_outage_is_caught_up_in_order_one_schedule_day_per_day(self):
+		steps = [(make_template().name, 0), (make_template().name, 1), (make_template().name, 2)]
+		email_campaign = make_email_campaign(make_campaign(steps).name, make_lead().name)
+		started_days_ago(email_campaign.name, 3)
+
+		tasks.daily()
+		tasks.daily()
+		rows = ledger_rows(email_campaign.name)
+		self.assertEqual([r.send_after_days for r in rows], [0])
+		[queue] = queues_of(email_campaign.name)
+		self.assertIsNone(queue.send_after)  # overdue: leaves at once
+
+		for day in (1, 2, 3):
+			with self.freeze_time(f"{add_days(today(), day)} 00:30:00"):
+				tasks.daily()
+		self.assertEqual([r.send_after_days for r in ledger_rows(email_campaign.name)], [0, 1, 2])
+		self.assertEqual(frappe.db.get_value("Email Campaign", email_campaign.name, "all_steps_sent"), 1)
+
+	def test_todays_emails_leave_at_the_send_at_time(self):
+		email_campaign = make_email_campaign(make_campaign().name, make_lead().name, send_at="09:30:00")
+		with self.freeze_time(f"{today()} 00:15:00"):
+			tasks.daily()
+		[queue] = queues_of(email_campaign.name)
+		self.assertEqual(get_datetime(queue.send_after), get_datetime(f"{today()} 09:30:00"))
+
+	def test_a_crash_halfway_through_a_batch_loses_nothing_and_sends_nothing_twice(self):
+		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(5)]
+		group = make_email_group(members)
+		email_campaign = make_email_campaign(make_campaign().name, group.name, "Email Group")
+		real_sendmail = frappe.sendmail
+		calls = []
+
+		def dies_on_third(*args, **kwargs):
+			calls.append(kwargs["recipients"])
+			if len(calls) == 3:
+				raise SystemExit("worker killed")
+			return real_sendmail(*args, **kwargs)
+
+		with patch("frappe.sendmail", side_effect=dies_on_third):
+			with self.assertRaises(SystemExit):
+				tasks.daily()
+		frappe.db.rollback()  # what the database does to a dead worker's open transaction
+		self.assertEqual(len(ledger_rows(email_campaign.name)), 2)
+
+		tasks.daily()
+		rows = ledger_rows(email_campaign.name)
+		self.assertEqual(sorted(r.recipient_email for r in rows), sorted(members))
+		self.assertEqual({r.status for r in rows}, {"Queued"})
+		queued = [recipients_of(q.name)[0] for q in queues_of(email_campaign.name)]
+		self.assertEqual(sorted(queued), sorted(members))
+
+	def test_a_broken_template_is_logged_and_does_not_stop_the_others(self):
+		broken = make_template()
+		frappe.db.set_value("Email Template", broken.name, "response", "{{ doc.first_name(")
+		bad = make_email_campaign(make_campaign([(broken.name, 0)]).name, make_lead().name)
+		good = make_email_campaign(make_campaign().name, make_lead().name)
+
+		tasks.daily()
+
+		[row] = ledger_rows(bad.name)
+		self.assertEqual(row.status, "Error")
+		self.assertTrue(row.error)
+		self.assertFalse(queues_of(bad.name))
+		self.assertTrue(frappe.db.exists("Error Log", {"reference_doctype": "Email Campaign", "reference_name": bad.name}))
+		self.assertTrue(frappe.db.exists("Comment", {"reference_doctype": "Email Campaign", "reference_name": bad.name, "comment_type": "Comment"}))
+		self.assertEqual([r.status for r in ledger_rows(good.name)], ["Queued"])
+
+		frappe.db.set_value("Email Template", broken.name, "response", "<p>Fixed {{ doc.first_name }}</p>")
+		frappe.clear_document_cache("Email Template", broken.name)
+		tasks.daily()
+		[row] = ledger_rows(bad.name)
+		self.assertEqual(row.status, "Queued")
+		self.assertIn("Fixed", queues_of(bad.name)[0].message)
+
+	def test_a_disabled_sender_is_an_error_until_enabled_again(self):
+		user = frappe.get_doc(
+			{"doctype": "User", "email": f"{frappe.generate_hash(length=8)}@example.com", "first_name": "Sender"}
+		).insert(ignore_permissions=True)
+		email_campaign = make_email_campaign(make_campaign().name, make_lead().name, sender=user.name)
+		frappe.db.set_value("User", user.name, "enabled", 0)
+		tasks.daily()
+		self.assertEqual([r.status for r in ledger_rows(email_campaign.name)], ["Error"])
+		frappe.db.set_value("User", user.name, "enabled", 1)
+		tasks.daily()
+		self.assertEqual([r.status for r in ledger_rows(email_campaign.name)], ["Queued"])
+		self.assertIn(user.name, queues_of(email_campaign.name)[0].sender)
+
+	def test_nothing_is_sent_before_the_start_date_or_when_unsubscribed(self):
+		later = make_email_campaign(make_campaign().name, make_lead().name, start_date=add_days(today(), 1))
+		unsubscribed = make_email_campaign(make_campaign().name, make_lead().name)
+		frappe.db.set_value("Email Campaign", unsubscribed.name, "status", "Unsubscribed")
+		tasks.daily()
+		self.assertFalse(ledger_rows(later.name))
+		self.assertFalse(ledger_rows(unsubscribed.name))
+
+	def test_sent_emails_are_marked_sent_in_the_ledger(self):
+		email_campaign = make_email_campaign(make_campaign().name, make_lead().name)
+		tasks.daily()
+		[queue] = queues_of(email_campaign.name)
+		frappe.get_doc("Email Queue", queue.name).send()
+		tasks.daily()
+		self.assertEqual([r.status for r in ledger_rows(email_campaign.name)], ["Sent"])
+
+	def test_send_due_emails_now_runs_the_same_code_for_one_email_campaign(self):
+		mine = make_email_campaign(make_campaign().name, make_lead().name)
+		other = make_email_campaign(make_campaign().name, make_lead().name)
+		self.assertEqual(send_due_emails_now(mine.name), 1)
+		self.assertEqual(len(ledger_rows(mine.name)), 1)
+		self.assertFalse(ledger_rows(other.name))
+		self.assertEqual(send_due_emails_now(mine.name), 0)
+
+	def test_two_workers_sending_the_same_batch_at_once_send_each_email_once(self):
+		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(6)]
+		email_campaign = make_email_campaign(make_campaign().name, make_email_group(members).name, "Email Group")
+		sends = [sending.as_job_arg(send) for send in sending.plan_due_emails([email_campaign.name]).sends]
+		self.assertEqual(len(sends), 6)
+		frappe.db.commit()
+		site, errors = frappe.local.site, []
+
+		def worker():
+			frappe.init(site=site)
+			frappe.connect()
+			try:
+				frappe.flags.in_test = True
+				sending.send_batch(sends)
+			except Exception as e:
+				errors.append(e)
+			finally:
+				frappe.destroy()
+
+		threads = [threading.Thread(target=worker) for _ in range(2)]
+		for thread in threads:
+			thread.start()
+		for thread in threads:
+			thread.join()
+		frappe.db.rollback()
+		self.assertEqual(errors, [])
+		rows = ledger_rows(email_campaign.name)
+		self.assertEqual(sorted(r.recipient_email for r in rows), sorted(members))
+		self.assertEqual({r.status for r in rows}, {"Queued"})
+		self.assertEqual(len(queues_of(email_campaign.name)), 6)

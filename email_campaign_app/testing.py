@@ -1,0 +1,88 @@
+"""Builders for the tier-2 tests: real records on the test site, named so that tests never collide."""
+
+import frappe
+from frappe.utils import add_days, today
+
+
+def unique(prefix: str) -> str:
+	return f"{prefix} {frappe.generate_hash(length=8)}"
+
+
+def make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }}</p>", **extra):
+	return frappe.get_doc(
+		{"doctype": "Email Template", "name": unique("Template"), "subject": subject, "response": response, **extra}
+	).insert(ignore_permissions=True)
+
+
+def make_campaign(steps=None, templates=None):
+	"""A Campaign whose schedule is [(template name, send after days)], or day 0 of a new template."""
+	if steps is None:
+		steps = [(make_template().name, 0)]
+	return frappe.get_doc(
+		{
+			"doctype": "Campaign",
+			"campaign_name": unique("Campaign"),
+			"campaign_schedules": [
+				{"email_template": template, "send_after_days": days} for template, days in steps
+			],
+		}
+	).insert(ignore_permissions=True)
+
+
+def make_lead(email=None, first_name="Ada", **extra):
+	return frappe.get_doc(
+		{
+			"doctype": "Lead",
+			"first_name": first_name,
+			"last_name": "Lovelace",
+			"email_id": email if email is not None else f"{frappe.generate_hash(length=10)}@example.com",
+			**extra,
+		}
+	).insert(ignore_permissions=True)
+
+
+def make_contact(email=None, first_name="Grace", **extra):
+	contact = frappe.get_doc({"doctype": "Contact", "first_name": first_name, "last_name": "Hopper", **extra})
+	if email is not False:
+		contact.add_email(email or f"{frappe.generate_hash(length=10)}@example.com", is_primary=1)
+	return contact.insert(ignore_permissions=True)
+
+
+def make_email_group(emails=(), unsubscribed=()):
+	group = frappe.get_doc({"doctype": "Email Group", "title": unique("Group")}).insert(ignore_permissions=True)
+	for email in emails:
+		frappe.get_doc(
+			{
+				"doctype": "Email Group Member",
+				"email_group": group.name,
+				"email": email,
+				"unsubscribed": int(email in unsubscribed),
+			}
+		).insert(ignore_permissions=True)
+	return group
+
+
+def make_email_campaign(campaign, recipient, email_campaign_for="Lead", start_date=None, **extra):
+	return frappe.get_doc(
+		{
+			"doctype": "Email Campaign",
+			"campaign_name": campaign,
+			"email_campaign_for": email_campaign_for,
+			"recipient": recipient,
+			"sender": "Administrator",
+			"start_date": start_date or today(),
+			**extra,
+		}
+	).insert(ignore_permissions=True)
+
+
+def started_days_ago(email_campaign, days: int):
+	"""Move an Email Campaign's start into the past, as if the job had not run for `days` days."""
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	start_date = add_days(today(), -days)
+	frappe.db.set_value("Email Campaign", doc.name, "start_date", start_date)
+	doc.reload()
+	doc.set_end_date()
+	doc.set_status()
+	frappe.db.set_value("Email Campaign", doc.name, {"end_date": doc.end_date, "status": doc.status})
+	return doc
