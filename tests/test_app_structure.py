@@ -23,12 +23,16 @@ FIELDTYPES = {
 NO_VALUE_TYPES = {"Column Break", "Section Break", "Tab Break", "HTML", "Button", "Fold", "Heading"}
 # Frappe core doctypes this app links to, with the fields the app reads from them.
 FRAPPE_DOCTYPES = {
-	"Communication": {"reference_doctype", "reference_name"},
+	"Comment": {"reference_doctype", "reference_name", "comment_type", "content"},
+	"Communication": {"reference_doctype", "reference_name", "subject", "sender", "recipients", "email_template"},
+	"Communication Link": {"link_doctype", "link_name"},
+	"Error Log": {"reference_doctype", "reference_name"},
 	"Contact": {"name", "email_id", "unsubscribed", "first_name"},
 	"DocType": {"name"},
 	"Email Group": {"name"},
 	"Email Group Member": {"email_group", "email", "unsubscribed"},
-	"Email Queue": {"name", "status", "reference_doctype", "reference_name"},
+	"Email Queue": {"name", "status", "reference_doctype", "reference_name", "sender", "message", "communication", "send_after"},
+	"Email Queue Recipient": {"recipient", "status"},
 	"Email Template": {"name", "subject", "response", "response_html", "use_html"},
 	"Email Unsubscribe": {"email", "reference_doctype", "reference_name"},
 	"User": {"name", "enabled", "email"},
