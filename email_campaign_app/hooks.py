@@ -4,7 +4,6 @@ app_publisher = "email_campaign_app developers"
 app_description = "Email Campaigns (drip sequences of Email Templates to a Lead, a Contact or an Email Group) for Frappe sites"
 app_email = "dev@email-campaign-app.local"
 app_license = "mit"
-required_apps = ["frappe"]
 
 # Installation
 # ------------

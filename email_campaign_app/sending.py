@@ -340,7 +340,11 @@ def record_error(send: schedule.Send, error: str):
 	if status is None:
 		campaign_name = frappe.db.get_value("Email Campaign", send.email_campaign, "campaign_name")
 		values = {**ledger_values(send, "Error", campaign_name), "error": error}
-		frappe.get_doc(values).insert(ignore_permissions=True)
+		try:
+			frappe.get_doc(values).insert(ignore_permissions=True)
+		except frappe.DuplicateEntryError:
+			frappe.clear_last_message()
+			return  # a concurrent worker claimed it meanwhile
 	else:
 		frappe.db.set_value(LEDGER, key, "error", error)
 	message = error.strip().splitlines()[-1] if error.strip() else _("Unknown error")
@@ -406,14 +410,16 @@ def sync_ledger_with_email_queue():
 	Ledger = frappe.qb.DocType(LEDGER)
 	EmailQueue = frappe.qb.DocType("Email Queue")
 	for ledger_status, queue_statuses in (("Sent", ("Sent",)), ("Error", ("Error", "Expired"))):
-		(
-			frappe.qb.update(Ledger)
+		names = (
+			frappe.qb.from_(Ledger)
 			.join(EmailQueue)
 			.on(Ledger.email_queue == EmailQueue.name)
-			.set(Ledger.status, ledger_status)
+			.select(Ledger.name)
 			.where((Ledger.status == "Queued") & EmailQueue.status.isin(queue_statuses))
-			.run()
+			.run(pluck=True)
 		)
+		if names:
+			frappe.qb.update(Ledger).set(Ledger.status, ledger_status).where(Ledger.name.isin(names)).run()
 	retry = frappe.get_all(LEDGER, filters={"status": "Error"}, pluck="email_campaign", distinct=True)
 	if retry:
 		EmailCampaign = frappe.qb.DocType("Email Campaign")

@@ -8,6 +8,28 @@ def unique(prefix: str) -> str:
 	return f"{prefix} {frappe.generate_hash(length=8)}"
 
 
+OUTBOX = "Email Campaign Test Outbox"
+
+
+def ensure_outgoing_email_account(smtp_port=2525):
+	"""The site's default outgoing Email Account, pointing at an SMTP sink on 127.0.0.1."""
+	if not frappe.db.exists("Email Account", OUTBOX):
+		frappe.get_doc(
+			{
+				"doctype": "Email Account",
+				"email_account_name": OUTBOX,
+				"email_id": "campaigns@example.com",
+				"enable_outgoing": 1,
+				"default_outgoing": 1,
+				"smtp_server": "127.0.0.1",
+				"smtp_port": smtp_port,
+				"no_smtp_authentication": 1,
+			}
+		).insert(ignore_permissions=True)
+	frappe.db.set_value("Email Account", {"name": ("!=", OUTBOX)}, "default_outgoing", 0)
+	frappe.db.set_value("Email Account", OUTBOX, "default_outgoing", 1)
+
+
 def make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }}</p>", **extra):
 	return frappe.get_doc(
 		{"doctype": "Email Template", "name": unique("Template"), "subject": subject, "response": response, **extra}

@@ -11,7 +11,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_test_client, today
 
 from email_campaign_app import api, sending, tasks
-from email_campaign_app.testing import make_campaign, make_email_campaign, make_email_group, make_lead, make_template
+from email_campaign_app.testing import ensure_outgoing_email_account, make_campaign, make_email_campaign, make_email_group, make_lead, make_template
 
 LEDGER = "Email Campaign Send Log"
 PATH = "/api/method/email_campaign_app.api.unsubscribe"
@@ -34,6 +34,7 @@ def link_params(email_campaign, email):
 
 class TestUnsubscribe(FrappeTestCase):
 	def setUp(self):
+		ensure_outgoing_email_account()
 		frappe.cache.delete(api.bad_token_key("127.0.0.1"))
 		self.lead = make_lead()
 		self.campaign = make_campaign([(make_template().name, 0), (make_template().name, 1)])

@@ -12,6 +12,7 @@ from frappe.utils import add_days, get_datetime, getdate, today
 from email_campaign_app import sending, tasks
 from email_campaign_app.api import send_due_emails_now
 from email_campaign_app.testing import (
+	ensure_outgoing_email_account,
 	make_campaign,
 	make_contact,
 	make_email_campaign,
@@ -47,6 +48,9 @@ def recipients_of(email_queue):
 
 
 class TestDailySending(FrappeTestCase):
+	def setUp(self):
+		ensure_outgoing_email_account()
+
 	def test_a_lead_gets_its_email_as_a_linked_communication_through_the_email_queue(self):
 		template = make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }} of {{ doc.company_name }}</p>")
 		lead = make_lead(first_name="Ada", company_name="Engines")
