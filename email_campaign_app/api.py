@@ -2,6 +2,7 @@
 
 import frappe
 from frappe import _
+from frappe.translate import get_language
 from frappe.utils import escape_html
 
 from email_campaign_app import sending, tokens
@@ -18,6 +19,7 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 	The POST is both the page's button and the RFC 8058 one-click request of mail providers
 	(`List-Unsubscribe=One-Click`, no cookie, no login).
 	"""
+	use_visitor_language()
 	if too_many_bad_tokens():
 		return show_page(_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429)
 	if not tokens.is_valid_token(sending.get_secret(), email_campaign, email, token):
@@ -40,6 +42,16 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 			200,
 		)
 	return show_confirmation(email_campaign, email, token)
+
+
+def use_visitor_language():
+	"""Answer a guest in the language of their browser (Accept-Language) when the site has it.
+
+	Frappe v15 picks the request's language before it knows the visitor is a guest, so it
+	never looks at their browser's language; asking again now gives the guest's choice.
+	"""
+	if frappe.session.user == "Guest":
+		frappe.local.lang = get_language()
 
 
 def show_confirmation(email_campaign: str, email: str, token: str):
