@@ -76,7 +76,8 @@ class TestDailySending(FrappeTestCase):
 		self.assertIn("Dear Ada of Engines", queue.message)
 		self.assertIn("email_campaign_app.api.unsubscribe", queue.message)
 		self.assertIn("List-Unsubscribe-Post: List-Unsubscribe=One-Click", queue.message)
-		self.assertIn("List-Unsubscribe: <", queue.message)
+		url = sending.unsubscribe_url(email_campaign.name, lead.email_id)
+		self.assertIn(f"List-Unsubscribe: <{url}>\n", queue.message.replace("\r\n", "\n"))
 
 	def test_running_the_job_twice_sends_once(self):
 		email_campaign = make_email_campaign(make_campaign().name, make_lead().name)

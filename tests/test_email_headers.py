@@ -1,0 +1,38 @@
+from email.mime.multipart import MIMEMultipart
+from email.parser import Parser
+from email.policy import SMTP
+
+import email_campaign_app  # registers the List-Unsubscribe header class
+from email_campaign_app.email_headers import ListUnsubscribeHeader
+
+URL = "<https://crm.example.com/api/method/email_campaign_app.api.unsubscribe?email_campaign=MAIL-CAMP-2026-00037&email=ada%40example.com&token=JYpTu5Yamh9fljvHy7kMUhB3gXCu5JQX14JQIuPekxE>"
+
+
+def serialized(message):
+	return message.as_string(policy=SMTP)
+
+
+def test_list_unsubscribe_stays_on_one_plain_line_when_queued_and_when_sent():
+	message = MIMEMultipart("mixed", policy=SMTP)
+	message["Subject"] = "Hello"
+	message["List-Unsubscribe"] = URL
+	queued = serialized(message)
+	assert f"List-Unsubscribe: {URL}\r\n" in queued
+	# Frappe re-parses the stored message and serializes it again when it sends it
+	sent = Parser(policy=SMTP).parsestr(queued).as_string()
+	assert f"List-Unsubscribe: {URL}\r\n" in sent
+	assert "=?utf-8?" not in sent
+
+
+def test_only_list_unsubscribe_gets_the_one_line_header_class():
+	message = MIMEMultipart("mixed", policy=SMTP)
+	message["Subject"] = "Hello"
+	message["List-Unsubscribe"] = URL
+	assert isinstance(message["List-Unsubscribe"], ListUnsubscribeHeader)
+	assert not isinstance(message["Subject"], ListUnsubscribeHeader)
+
+
+def test_non_ascii_or_overlong_values_keep_the_standard_folding():
+	message = MIMEMultipart("mixed", policy=SMTP)
+	message["List-Unsubscribe"] = "<https://example.com/" + "é" * 10 + ">"
+	assert "=?utf-8?" in serialized(message)
