@@ -17,15 +17,33 @@ def before_install():
 			)
 
 
+APP_DOCTYPES = ("Campaign", "Campaign Email Schedule", "Email Campaign", "Email Campaign Send Log", "Lead")
+# Records of other apps that point at this app's documents: cleared, so their history stays.
+REFERENCES_TO_CLEAR = {
+	"Communication": ("reference_doctype", "reference_name"),
+	"Email Queue": ("reference_doctype", "reference_name"),
+	"Error Log": ("reference_doctype", "reference_name"),
+	"ToDo": ("reference_type", "reference_name"),
+}
+# Records that only make sense with this app's documents: deleted.
+REFERENCES_TO_DELETE = {
+	"Communication Link": "link_doctype",
+	"Email Unsubscribe": "reference_doctype",
+	"Comment": "reference_doctype",
+	"Version": "ref_doctype",
+	"DocShare": "share_doctype",
+}
+
+
 def before_uninstall():
-	"""Leave no link behind to the doctypes that uninstalling removes."""
-	doctypes = ("Email Campaign", "Campaign", "Lead", "Email Campaign Send Log")
-	for table, fields in (
-		("Communication", ("reference_doctype", "reference_name")),
-		("Email Queue", ("reference_doctype", "reference_name")),
-	):
+	"""Leave no link behind to the doctypes that uninstalling removes, nor a daily job to run."""
+	for doctype, (doctype_field, name_field) in REFERENCES_TO_CLEAR.items():
 		frappe.db.set_value(
-			table, {fields[0]: ("in", doctypes)}, {fields[0]: None, fields[1]: None}, update_modified=False
+			doctype,
+			{doctype_field: ("in", APP_DOCTYPES)},
+			{doctype_field: None, name_field: None},
+			update_modified=False,
 		)
-	frappe.db.delete("Communication Link", {"link_doctype": ("in", doctypes)})
-	frappe.db.delete("Email Unsubscribe", {"reference_doctype": ("in", doctypes)})
+	for doctype, doctype_field in REFERENCES_TO_DELETE.items():
+		frappe.db.delete(doctype, {doctype_field: ("in", APP_DOCTYPES)})
+	frappe.db.delete("Scheduled Job Type", {"method": ("like", "email_campaign_app.%")})

@@ -1,0 +1,301 @@
+"""Benchmark of the daily run on a real site, against the per-campaign loop ERPNext ships.
+
+Run it with the bench's Python, on a throwaway site (it writes thousands of records and
+deletes them at the end):
+
+    cd ~/frappe-bench/sites
+    ../env/bin/python ../apps/email_campaign_app/benchmarks/daily_run.py --site bench.localhost
+
+It prints, for 1,000 and 10,000 active Email Campaigns on 5-step Campaigns (each with one step
+due today) and for one Email Group of 10,000 members:
+  - finding what is due: queries issued, wall time, peak Python memory, emails found;
+  - the same through a straightforward per-campaign loop (load each Email Campaign and its
+    Campaign document, check each step's exact day), and the ratio between the two;
+  - sending: emails queued per second by our send path, against the floor of a bare
+    Communication + frappe.sendmail for the same message, and the ratio between the two.
+"""
+
+import argparse
+import time
+import tracemalloc
+from contextlib import contextmanager
+
+import frappe
+from frappe.utils import add_days, getdate, today
+
+PREFIX = "BENCH"
+STEPS = 5
+CAMPAIGNS = 10
+
+
+class QueryCounter:
+	"""Counts the SQL statements frappe.db.sql runs while active."""
+
+	def __init__(self):
+		self.count = 0
+
+	@contextmanager
+	def counting(self):
+		real_sql = frappe.db.sql
+
+		def counted(*args, **kwargs):
+			self.count += 1
+			return real_sql(*args, **kwargs)
+
+		frappe.db.sql = counted
+		try:
+			yield self
+		finally:
+			frappe.db.sql = real_sql
+
+
+@contextmanager
+def measured(label, results):
+	counter = QueryCounter()
+	tracemalloc.start()
+	started = time.perf_counter()
+	with counter.counting():
+		yield
+	seconds = time.perf_counter() - started
+	_, peak = tracemalloc.get_traced_memory()
+	tracemalloc.stop()
+	results[label] = {"seconds": seconds, "queries": counter.count, "peak_mib": peak / 2**20}
+
+
+# Data: bulk inserted, so that building 10,000 campaigns takes seconds, not hours
+
+
+def make_templates_and_campaigns():
+	templates = []
+	for i in range(STEPS):
+		name = f"{PREFIX} Template {i}"
+		if not frappe.db.exists("Email Template", name):
+			frappe.get_doc(
+				{
+					"doctype": "Email Template",
+					"name": name,
+					"subject": f"Step {i} for {{{{ doc.first_name }}}}",
+					"response": f"<p>Hello {{{{ doc.first_name }}}}, this is step {i}.</p>",
+				}
+			).insert()
+		templates.append(name)
+	campaigns = []
+	for c in range(CAMPAIGNS):
+		name = f"{PREFIX} Campaign {c}"
+		if not frappe.db.exists("Campaign", name):
+			frappe.get_doc(
+				{
+					"doctype": "Campaign",
+					"campaign_name": name,
+					"campaign_schedules": [
+						{"email_template": templates[i], "send_after_days": i} for i in range(STEPS)
+					],
+				}
+			).insert()
+		campaigns.append(name)
+	return campaigns
+
+
+def bulk_email_campaigns(count, campaigns, offset=0):
+	"""`count` Leads, each with an Email Campaign started 0-4 days ago: one step due today each."""
+	now = frappe.utils.now()
+	leads, email_campaigns = [], []
+	for i in range(offset, offset + count):
+		lead = f"{PREFIX}-LEAD-{i:06d}"
+		leads.append((lead, "Ada", f"Lead {i}", f"Ada Lead {i}", f"bench{i}@example.com", "Lead", 0, now, now, "Administrator", "Administrator"))
+		start = add_days(today(), -(i % STEPS))
+		email_campaigns.append(
+			(f"{PREFIX}-EC-{i:06d}", campaigns[i % len(campaigns)], "Lead", lead, "Administrator", start, "09:00:00",
+			 add_days(start, STEPS - 1), "In Progress", 0, now, now, "Administrator", "Administrator")
+		)  # fmt: skip
+	frappe.db.bulk_insert(
+		"Lead",
+		["name", "first_name", "last_name", "lead_name", "email_id", "status", "unsubscribed", "creation", "modified", "owner", "modified_by"],
+		leads,
+	)
+	frappe.db.bulk_insert(
+		"Email Campaign",
+		["name", "campaign_name", "email_campaign_for", "recipient", "sender", "start_date", "send_at", "end_date", "status", "all_steps_sent", "creation", "modified", "owner", "modified_by"],
+		email_campaigns,
+	)
+	frappe.db.commit()
+
+
+def bulk_email_group(members, campaign):
+	group = f"{PREFIX} Group"
+	if not frappe.db.exists("Email Group", group):
+		frappe.get_doc({"doctype": "Email Group", "title": group}).insert()
+	now = frappe.utils.now()
+	frappe.db.bulk_insert(
+		"Email Group Member",
+		["name", "email_group", "email", "unsubscribed", "creation", "modified", "owner", "modified_by"],
+		[(f"{PREFIX}-M-{i:06d}", group, f"member{i}@example.com", 0, now, now, "Administrator", "Administrator") for i in range(members)],
+	)
+	frappe.db.bulk_insert(
+		"Email Campaign",
+		["name", "campaign_name", "email_campaign_for", "recipient", "sender", "start_date", "send_at", "end_date", "status", "all_steps_sent", "creation", "modified", "owner", "modified_by"],
+		[(f"{PREFIX}-EC-GROUP", campaign, "Email Group", group, "Administrator", today(), "09:00:00", add_days(today(), STEPS - 1), "In Progress", 0, now, now, "Administrator", "Administrator")],
+	)
+	frappe.db.commit()
+
+
+def clean_up():
+	for doctype, field in (
+		("Email Campaign Send Log", "email_campaign"),
+		("Email Campaign", "name"),
+		("Lead", "name"),
+		("Email Group Member", "name"),
+	):
+		frappe.db.delete(doctype, {field: ("like", f"{PREFIX}-%")})
+	bench_refs = {"reference_doctype": "Email Campaign", "reference_name": ("like", f"{PREFIX}-%")}
+	queues = frappe.get_all("Email Queue", filters=bench_refs, pluck="name")
+	frappe.db.delete("Email Queue Recipient", {"parent": ("in", queues or [""])})
+	communications = frappe.get_all("Communication", filters=bench_refs, pluck="name")
+	frappe.db.delete("Communication Link", {"parent": ("in", communications or [""])})
+	for doctype in ("Communication", "Email Queue"):
+		frappe.db.delete(doctype, bench_refs)
+	frappe.db.commit()
+
+
+# The two ways of finding what is due
+
+
+def find_with_app(names=None):
+	from email_campaign_app import sending
+
+	return sending.plan_due_emails(names).sends
+
+
+def find_with_loop():
+	"""ERPNext's send_email_to_leads_or_contacts, without sending: what a naive loop costs."""
+	due = []
+	for row in frappe.get_all("Email Campaign", filters={"status": ("not in", ["Unsubscribed", "Completed", "Scheduled"])}):
+		email_campaign = frappe.get_doc("Email Campaign", row.name)
+		campaign = frappe.get_cached_doc("Campaign", email_campaign.campaign_name)
+		for entry in campaign.get("campaign_schedules"):
+			if getdate(add_days(email_campaign.start_date, entry.send_after_days)) == getdate(today()):
+				if email_campaign.email_campaign_for == "Email Group":
+					members = frappe.get_all("Email Group Member", filters={"email_group": email_campaign.recipient, "unsubscribed": 0}, pluck="email")
+				else:
+					members = [frappe.db.get_value(email_campaign.email_campaign_for, email_campaign.recipient, "email_id")]
+				due.extend((email_campaign.name, entry.email_template, email) for email in members)
+	return due
+
+
+# Sending: our path against the bare floor
+
+
+def send_with_app(sends):
+	from email_campaign_app import sending
+
+	sending.send_batch([sending.as_job_arg(send) for send in sends])
+
+
+def send_bare(sends):
+	"""The floor: render the template, one Communication and one frappe.sendmail per email."""
+	for send in sends:
+		template = frappe.get_cached_doc("Email Template", send.step.email_template)
+		doc = frappe.get_doc(send.recipient.doctype, send.recipient.name)
+		subject = frappe.render_template(template.subject, {"doc": doc})
+		body = frappe.render_template(template.response, {"doc": doc})
+		communication = frappe.get_doc(
+			{
+				"doctype": "Communication",
+				"communication_medium": "Email",
+				"sent_or_received": "Sent",
+				"subject": subject,
+				"content": body,
+				"sender": "admin@example.com",
+				"recipients": send.recipient.email,
+				"reference_doctype": "Email Campaign",
+				"reference_name": send.email_campaign,
+			}
+		).insert(ignore_permissions=True)
+		frappe.sendmail(
+			recipients=[send.recipient.email],
+			sender="admin@example.com",
+			subject=subject,
+			message=body,
+			reference_doctype="Email Campaign",
+			reference_name=send.email_campaign,
+			communication=communication.name,
+		)
+		frappe.db.commit()
+
+
+def per_email_costs(sample):
+	results = {}
+	half = len(sample) // 2
+	with measured("bare", results):
+		send_bare(sample[:half])
+	with measured("app", results):
+		send_with_app(sample[half:])
+	return {
+		name: {**figures, "ms_per_email": 1000 * figures["seconds"] / half, "queries_per_email": figures["queries"] / half}
+		for name, figures in results.items()
+	}
+
+
+def run(sizes, sample_size):
+	from email_campaign_app.testing import ensure_outgoing_email_account
+
+	ensure_outgoing_email_account()
+	clean_up()
+	campaigns = make_templates_and_campaigns()
+	frappe.db.commit()
+	made = 0
+	for size in sizes:
+		bulk_email_campaigns(size - made, campaigns, offset=made)
+		made = size
+		results = {}
+		with measured("app", results):
+			app_due = find_with_app()
+		with measured("loop", results):
+			loop_due = find_with_loop()
+		print(f"\n== {size:,} active Email Campaigns (5-step Campaigns, one step due today each)")
+		report_finding(results, len(app_due), len(loop_due))
+
+	bulk_email_group(10_000, campaigns[0])
+	results = {}
+	with measured("app", results):
+		group_due = find_with_app([f"{PREFIX}-EC-GROUP"])
+	with measured("loop", results):
+		loop_group = [d for d in find_with_loop() if d[0] == f"{PREFIX}-EC-GROUP"]
+	print("\n== one Email Group of 10,000 members (its day-0 step due today)")
+	report_finding(results, len(group_due), len(loop_group))
+
+	sample = [s for s in find_with_app() if s.recipient.doctype == "Lead"][: 2 * sample_size]
+	costs = per_email_costs(sample)
+	print(f"\n== sending {sample_size} emails each way (render, Communication, Email Queue, commit)")
+	for name, label in (("bare", "bare Communication + frappe.sendmail (floor)"), ("app", "email_campaign_app send path")):
+		c = costs[name]
+		print(f"{label:48} {c['ms_per_email']:7.1f} ms/email  {1000 / c['ms_per_email']:6.1f} emails/s  {c['queries_per_email']:5.1f} queries/email")
+	print(f"{'per-email cost ratio (app / floor)':48} {costs['app']['ms_per_email'] / costs['bare']['ms_per_email']:7.2f}x")
+	clean_up()
+
+
+def report_finding(results, app_count, loop_count):
+	app, loop = results["app"], results["loop"]
+	print(f"{'':22} {'queries':>9} {'seconds':>9} {'peak MiB':>9} {'emails due':>11}")
+	print(f"{'email_campaign_app':22} {app['queries']:9d} {app['seconds']:9.3f} {app['peak_mib']:9.1f} {app_count:11,d}")
+	print(f"{'per-campaign loop':22} {loop['queries']:9d} {loop['seconds']:9.3f} {loop['peak_mib']:9.1f} {loop_count:11,d}")
+	print(f"{'ratio (loop / app)':22} {loop['queries'] / app['queries']:8.0f}x {loop['seconds'] / app['seconds']:8.0f}x")
+
+
+def main():
+	parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+	parser.add_argument("--site", required=True)
+	parser.add_argument("--sizes", default="1000,10000")
+	parser.add_argument("--sample", type=int, default=300, help="emails sent each way for the per-email cost")
+	args = parser.parse_args()
+	frappe.init(site=args.site)
+	frappe.connect()
+	try:
+		frappe.set_user("Administrator")
+		run([int(s) for s in args.sizes.split(",")], args.sample)
+	finally:
+		frappe.destroy()
+
+
+if __name__ == "__main__":
+	main()

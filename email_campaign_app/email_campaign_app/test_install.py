@@ -1,0 +1,17 @@
+from unittest.mock import patch
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from email_campaign_app.install import before_install
+
+
+class TestInstall(FrappeTestCase):
+	def test_installing_beside_erpnext_is_refused_with_a_clear_message(self):
+		with patch("frappe.get_installed_apps", return_value=["frappe", "erpnext"]):
+			with self.assertRaisesRegex(frappe.ValidationError, "already provides Campaign, Email Campaign and Lead"):
+				before_install()
+
+	def test_installing_on_plain_frappe_is_allowed(self):
+		with patch("frappe.get_installed_apps", return_value=["frappe"]):
+			before_install()
