@@ -84,6 +84,10 @@ def duplicate_steps(steps: Iterable[Step]) -> list[Step]:
 	return duplicates
 
 
+def in_schedule_order(steps: Iterable[Step]) -> tuple[Step, ...]:
+	return tuple(sorted(set(steps), key=lambda step: (step.send_after_days, step.email_template)))
+
+
 def due_steps(
 	start_date: date,
 	steps: Iterable[Step],
@@ -98,16 +102,18 @@ def due_steps(
 	schedule day per calendar day: the sequence keeps its order and never arrives as a burst.
 	`last_queued_on` is the day this recipient was last queued an email of this campaign.
 	"""
-	pending = sorted(
-		(step for step in set(steps) if step not in done and step.send_date(start_date) <= today),
-		key=lambda step: (step.send_after_days, step.email_template),
-	)
-	if not pending:
-		return []
-	first_day = pending[0].send_after_days
-	earliest = [step for step in pending if step.send_after_days == first_day]
-	already_sent_that_day = any(step.send_after_days == first_day for step in done)
-	if last_queued_on == today and not already_sent_that_day:
+	return _due_in_order(in_schedule_order(steps), (today - start_date).days, done, last_queued_on == today)
+
+
+def _due_in_order(ordered: tuple[Step, ...], days_elapsed: int, done: set[Step], queued_today: bool) -> list[Step]:
+	first_day, earliest = None, []
+	for step in ordered:
+		if step.send_after_days > days_elapsed or (first_day is not None and step.send_after_days != first_day):
+			break
+		if step not in done:
+			first_day = step.send_after_days
+			earliest.append(step)
+	if earliest and queued_today and not any(step.send_after_days == first_day for step in done):
 		return []
 	return earliest
 
@@ -163,17 +169,17 @@ def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: 
 
 	result = Plan(sends=[], finished=[])
 	for candidate in candidates:
-		finished = all_days_passed(candidate.start_date, candidate.steps, today)
+		ordered = in_schedule_order(candidate.steps)
+		days_elapsed = (today - candidate.start_date).days
+		finished = all_days_passed(candidate.start_date, ordered, today)
 		for recipient in candidate.recipients:
 			key = (candidate.name, recipient.email.strip().lower())
 			recipient_done = done.get(key, set())
-			for step in due_steps(
-				candidate.start_date, candidate.steps, today, recipient_done, last_queued.get(key)
-			):
+			for step in _due_in_order(ordered, days_elapsed, recipient_done, last_queued.get(key) == today):
 				result.sends.append(
 					Send(candidate.name, step, recipient, step.send_date(candidate.start_date))
 				)
-			finished = finished and set(candidate.steps) <= recipient_done
+			finished = finished and recipient_done.issuperset(ordered)
 		if finished:
 			result.finished.append(candidate.name)
 	return result

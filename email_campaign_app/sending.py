@@ -15,10 +15,12 @@ from urllib.parse import urlencode
 
 import frappe
 from frappe import _
+from frappe.query_builder.functions import Coalesce
 from frappe.utils import escape_html, get_datetime, get_formatted_email, get_url, getdate, now_datetime, today
 
 from email_campaign_app import schedule, tokens
-from email_campaign_app.recipients import find_people_by_email, get_recipients
+
+PERSON_DOCTYPES = ("Lead", "Contact")
 
 LEDGER = "Email Campaign Send Log"
 BATCH_SIZE = 200
@@ -47,48 +49,94 @@ def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
 
 
 def plan_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
-	candidates = get_candidates(email_campaigns)
-	return schedule.plan(candidates, get_ledger([c.name for c in candidates]), getdate(today()))
-
-
-def get_candidates(email_campaigns: list[str] | None = None) -> list[schedule.Candidate]:
-	filters = {
-		"start_date": ("<=", today()),
-		"status": ("!=", schedule.UNSUBSCRIBED),
-		"all_steps_sent": 0,
-	}
-	if email_campaigns is not None:
-		filters["name"] = ("in", email_campaigns or [""])
-	rows = frappe.get_all(
-		"Email Campaign",
-		filters=filters,
-		fields=["name", "campaign_name", "email_campaign_for", "recipient", "start_date"],
-		order_by="start_date asc, name asc",
+	"""Four queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
+	or Contact, the Email Group members, the schedules, the ledger; then the core decides."""
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	candidate = (
+		(EmailCampaign.start_date <= today())
+		& (EmailCampaign.status != schedule.UNSUBSCRIBED)
+		& (EmailCampaign.all_steps_sent == 0)
 	)
-	steps = get_steps([row.campaign_name for row in rows])
-	recipients = {}
-	for doctype in ("Lead", "Contact", "Email Group"):
-		names = [row.recipient for row in rows if row.email_campaign_for == doctype]
-		recipients[doctype] = get_recipients(doctype, names)
-	return [
-		schedule.Candidate(
-			name=row.name,
-			start_date=getdate(row.start_date),
-			steps=tuple(steps.get(row.campaign_name, ())),
-			recipients=tuple(recipients[row.email_campaign_for].get(row.recipient, ())),
+	if email_campaigns is not None:
+		candidate &= EmailCampaign.name.isin(email_campaigns or [""])
+	candidates = get_candidates(EmailCampaign, candidate)
+	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate), getdate(today()))
+
+
+def get_candidates(EmailCampaign, candidate) -> list[schedule.Candidate]:
+	"""Every Email Campaign that may have something to send today, with its steps and recipients."""
+	rows = get_email_campaigns_with_people(EmailCampaign, candidate)
+	members = get_email_group_members(EmailCampaign, candidate)
+	steps = get_steps({row[1] for row in rows})
+	candidates = []
+	for name, campaign_name, email_campaign_for, recipient, start_date, email in rows:
+		if email_campaign_for == "Email Group":
+			recipients = members.get(name, ())
+		else:
+			recipients = (schedule.Recipient(email.strip(), email_campaign_for, recipient),) if email else ()
+		candidates.append(
+			schedule.Candidate(name, getdate(start_date), tuple(steps.get(campaign_name, ())), tuple(recipients))
 		)
-		for row in rows
-		if row.email_campaign_for in recipients
-	]
+	return candidates
 
 
-def get_steps(campaigns: list[str]) -> dict[str, list[schedule.Step]]:
+def get_email_campaigns_with_people(EmailCampaign, candidate):
+	"""(name, campaign, for, recipient, start date, email of the Lead or Contact still subscribed)."""
+	Lead = frappe.qb.DocType("Lead")
+	Contact = frappe.qb.DocType("Contact")
+	return (
+		frappe.qb.from_(EmailCampaign)
+		.left_join(Lead)
+		.on(
+			(EmailCampaign.email_campaign_for == "Lead")
+			& (Lead.name == EmailCampaign.recipient)
+			& (Lead.unsubscribed == 0)
+		)
+		.left_join(Contact)
+		.on(
+			(EmailCampaign.email_campaign_for == "Contact")
+			& (Contact.name == EmailCampaign.recipient)
+			& (Contact.unsubscribed == 0)
+		)
+		.select(
+			EmailCampaign.name,
+			EmailCampaign.campaign_name,
+			EmailCampaign.email_campaign_for,
+			EmailCampaign.recipient,
+			EmailCampaign.start_date,
+			Coalesce(Lead.email_id, Contact.email_id),
+		)
+		.where(candidate)
+		.orderby(EmailCampaign.start_date)
+		.orderby(EmailCampaign.name)
+		.run()
+	)
+
+
+def get_email_group_members(EmailCampaign, candidate) -> dict[str, list[schedule.Recipient]]:
+	Member = frappe.qb.DocType("Email Group Member")
+	rows = (
+		frappe.qb.from_(EmailCampaign)
+		.join(Member)
+		.on((EmailCampaign.email_campaign_for == "Email Group") & (Member.email_group == EmailCampaign.recipient))
+		.select(EmailCampaign.name, Member.email)
+		.where(candidate & (Member.unsubscribed == 0) & Member.email.isnotnull() & (Member.email != ""))
+		.orderby(Member.creation)
+		.run()
+	)
+	members: dict[str, list[schedule.Recipient]] = {}
+	for email_campaign, email in rows:
+		members.setdefault(email_campaign, []).append(schedule.Recipient(email.strip()))
+	return members
+
+
+def get_steps(campaigns: set[str]) -> dict[str, list[schedule.Step]]:
 	steps: dict[str, list[schedule.Step]] = {}
 	if not campaigns:
 		return steps
 	for row in frappe.get_all(
 		"Campaign Email Schedule",
-		filters={"parenttype": "Campaign", "parent": ("in", list(set(campaigns)))},
+		filters={"parenttype": "Campaign", "parent": ("in", list(campaigns))},
 		fields=["parent", "email_template", "send_after_days"],
 		order_by="send_after_days asc, idx asc",
 	):
@@ -96,23 +144,32 @@ def get_steps(campaigns: list[str]) -> dict[str, list[schedule.Step]]:
 	return steps
 
 
-def get_ledger(email_campaigns: list[str]) -> list[schedule.LedgerEntry]:
-	if not email_campaigns:
-		return []
-	rows = frappe.get_all(
-		LEDGER,
-		filters={"email_campaign": ("in", email_campaigns)},
-		fields=["email_campaign", "email_template", "send_after_days", "recipient_email", "status", "queued_on"],
+def get_ledger(EmailCampaign, candidate) -> list[schedule.LedgerEntry]:
+	Ledger = frappe.qb.DocType(LEDGER)
+	rows = (
+		frappe.qb.from_(Ledger)
+		.join(EmailCampaign)
+		.on(Ledger.email_campaign == EmailCampaign.name)
+		.select(
+			Ledger.email_campaign,
+			Ledger.email_template,
+			Ledger.send_after_days,
+			Ledger.recipient_email,
+			Ledger.status,
+			Ledger.queued_on,
+		)
+		.where(candidate)
+		.run()
 	)
 	return [
 		schedule.LedgerEntry(
-			email_campaign=row.email_campaign,
-			step=schedule.Step(row.email_template, row.send_after_days or 0),
-			email=row.recipient_email,
-			done=row.status != "Error",
-			queued_on=getdate(row.queued_on) if row.queued_on else None,
+			email_campaign=email_campaign,
+			step=schedule.Step(email_template, send_after_days or 0),
+			email=email,
+			done=status != "Error",
+			queued_on=getdate(queued_on) if queued_on else None,
 		)
-		for row in rows
+		for email_campaign, email_template, send_after_days, email, status, queued_on in rows
 	]
 
 
@@ -160,6 +217,19 @@ def send_batch(sends: list[dict]):
 			frappe.db.rollback()
 			record_error(send, traceback.format_exc())
 			frappe.db.commit()
+
+
+def find_people_by_email(emails: list[str]) -> dict[str, tuple[str, str]]:
+	"""Map each address to the Contact (first) or Lead that has it as its email, when there is one."""
+	found: dict[str, tuple[str, str]] = {}
+	if not emails:
+		return found
+	for doctype in reversed(PERSON_DOCTYPES):  # Contacts last, so that they win
+		for row in frappe.get_all(
+			doctype, filters={"email_id": ("in", list(set(emails)))}, fields=["name", "email_id"]
+		):
+			found[row.email_id.strip().lower()] = (doctype, row.name)
+	return found
 
 
 class BatchContext:

@@ -7,7 +7,6 @@ from frappe.model.document import Document
 from frappe.utils import getdate, today
 
 from email_campaign_app import schedule
-from email_campaign_app.recipients import get_recipients
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
 
@@ -118,7 +117,7 @@ class EmailCampaign(Document):
 			)
 
 	def validate_email_group(self):
-		if not get_recipients("Email Group", [self.recipient]).get(self.recipient):
+		if not frappe.db.exists("Email Group Member", {"email_group": self.recipient, "unsubscribed": 0}):
 			frappe.throw(
 				_("Email Group {0} has no subscribed member. Add members before starting a campaign.").format(
 					frappe.bold(self.recipient)
