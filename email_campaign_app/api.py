@@ -1,11 +1,11 @@
-"""Whitelisted methods: the recipients' unsubscribe endpoint and the Desk's "Send due emails now"."""
+"""Whitelisted methods: the recipients' unsubscribe endpoint and the Desk's Email Campaign actions."""
 
 import frappe
 from frappe import _
 from frappe.translate import get_language
 from frappe.utils import escape_html
 
-from email_campaign_app import sending, tokens
+from email_campaign_app import desk, sending, tokens
 from email_campaign_app.unsubscribe import unsubscribe_address
 
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is turned away
@@ -106,3 +106,23 @@ def send_due_emails_now(email_campaign: str):
 	else:
 		frappe.msgprint(_("Nothing is due today for this Email Campaign."), alert=True)
 	return len(due.sends)
+
+
+@frappe.whitelist()
+def preview(email_campaign: str, member: str | None = None):
+	frappe.get_doc("Email Campaign", email_campaign).check_permission("read")
+	return desk.preview(email_campaign, member)
+
+
+@frappe.whitelist(methods=["POST"])
+def send_test_email(email_campaign: str, email_template: str, member: str | None = None):
+	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
+	to, _email_queue = desk.send_test_email(email_campaign, email_template, member)
+	frappe.msgprint(_("Test email sent to {0}.").format(to), indicator="green", alert=True)
+	return to
+
+
+@frappe.whitelist()
+def get_schedule_view(email_campaign: str):
+	frappe.get_doc("Email Campaign", email_campaign).check_permission("read")
+	return desk.schedule_view(email_campaign)

@@ -297,9 +297,7 @@ def queue_email(send: schedule.Send, context: BatchContext):
 		ledger.db_set({"status": "Skipped", "error": None})
 		return
 
-	doc = context.document_for(send.recipient)
-	subject, body = render(send.step.email_template, doc)
-	body += unsubscribe_footer(send.email_campaign, send.recipient.email)
+	subject, body = compose(send, context)
 	communication = make_communication(send, email_campaign, context, subject, body)
 	with list_unsubscribe_header(unsubscribe_url(send.email_campaign, send.recipient.email)):
 		email_queue = frappe.sendmail(
@@ -355,6 +353,12 @@ def ledger_values(send: schedule.Send, status: str, campaign_name: str | None) -
 		"recipient_name": send.recipient.name,
 		"status": status,
 	}
+
+
+def compose(send: schedule.Send, context: BatchContext) -> tuple[str, str]:
+	"""The subject and body one recipient receives for one step, unsubscribe footer included."""
+	subject, body = render(send.step.email_template, context.document_for(send.recipient))
+	return subject, body + unsubscribe_footer(send.email_campaign, send.recipient.email)
 
 
 def render(email_template: str, doc: frappe._dict) -> tuple[str, str]:

@@ -207,9 +207,13 @@ def test_form_scripts_use_fields_that_exist():
 	for path in MODULE.glob("doctype/*/*.js"):
 		doctype = load(path.parent / f"{path.parent.name}.json")["name"]
 		source = path.read_text()
+		if "frappe.ui.form.on(" in source:  # the form's own handlers, not the helpers below it
+			handlers_block = source.split("frappe.ui.form.on(")[1].split("\n});")[0]
+		else:
+			handlers_block = ""
 		used = set(re.findall(r"frm\.doc\.(\w+)", source))
-		used |= set(re.findall(r"frm\.(?:set_value|set_query|toggle_display|toggle_reqd)\(\s*\"(\w+)\"", source))
-		handlers = re.findall(r"^\t(\w+)\(frm\)", source, re.M)
+		used |= set(re.findall(r"frm\.(?:set_value|set_query|toggle_display|toggle_reqd|get_field)\(\s*\"(\w+)\"", source))
+		handlers = re.findall(r"^\t(\w+)\(frm\)", handlers_block, re.M)
 		used |= {h for h in handlers if h not in {"setup", "onload", "refresh", "validate", "before_save", "after_save", "onload_post_render"}}
 		assert used <= fieldnames(doctype), f"{path.name}: {used - fieldnames(doctype)}"
 

@@ -15,8 +15,14 @@ frappe.ui.form.on("Email Campaign", {
 	},
 
 	refresh(frm) {
-		const can_send = ["In Progress"].includes(frm.doc.status) && frappe.user.has_role("System Manager");
-		if (!frm.is_new() && can_send) {
+		if (frm.is_new()) {
+			frm.get_field("schedule_html").$wrapper.empty();
+			return;
+		}
+		frm.add_custom_button(__("Preview"), () => email_campaign.preview(frm));
+		frm.add_custom_button(__("Send test email"), () => email_campaign.send_test(frm));
+		const running = frm.doc.status === "In Progress";
+		if (running && frappe.user.has_role("System Manager")) {
 			frm.add_custom_button(__("Send due emails now"), () => {
 				frappe.call({
 					method: "email_campaign_app.api.send_due_emails_now",
@@ -26,5 +32,127 @@ frappe.ui.form.on("Email Campaign", {
 				});
 			});
 		}
+		email_campaign.render_schedule(frm);
 	},
 });
+
+const email_campaign = {
+	member_field(frm) {
+		if (frm.doc.email_campaign_for !== "Email Group") return [];
+		return [
+			{
+				fieldname: "member",
+				fieldtype: "Link",
+				options: "Email Group Member",
+				label: __("Email Group Member"),
+				description: __("Leave empty for the first subscribed member."),
+				get_query: () => ({ filters: { email_group: frm.doc.recipient, unsubscribed: 0 } }),
+			},
+		];
+	},
+
+	async member_email(member) {
+		if (!member) return null;
+		const { message } = await frappe.db.get_value("Email Group Member", member, "email");
+		return message && message.email;
+	},
+
+	preview(frm) {
+		const dialog = new frappe.ui.Dialog({
+			title: __("Preview"),
+			size: "extra-large",
+			fields: [
+				...email_campaign.member_field(frm),
+				{ fieldname: "preview_html", fieldtype: "HTML" },
+			],
+		});
+		const show = async () => {
+			const member = await email_campaign.member_email(dialog.get_value("member"));
+			const { message: steps } = await frappe.call({
+				method: "email_campaign_app.api.preview",
+				args: { email_campaign: frm.doc.name, member },
+			});
+			dialog.fields_dict.preview_html.$wrapper.html(steps.map(email_campaign.preview_card).join(""));
+		};
+		if (dialog.fields_dict.member) dialog.fields_dict.member.df.onchange = show;
+		dialog.show();
+		show();
+	},
+
+	preview_card(step) {
+		const when = __("Day {0} · {1} · to {2}", [
+			step.send_after_days,
+			frappe.datetime.str_to_user(step.send_date),
+			frappe.utils.escape_html(step.recipient),
+		]);
+		return `<div class="email-campaign-preview border rounded p-3 mb-3">
+			<div class="text-muted small">${frappe.utils.escape_html(step.email_template)} · ${when}</div>
+			<h5 class="mt-2">${frappe.utils.escape_html(step.subject)}</h5>
+			<iframe class="w-100 border-0" style="min-height: 260px" sandbox srcdoc="${frappe.utils.escape_html(step.body)}"></iframe>
+		</div>`;
+	},
+
+	async send_test(frm) {
+		const { message: steps } = await frappe.call({
+			method: "email_campaign_app.api.get_schedule_view",
+			args: { email_campaign: frm.doc.name },
+		});
+		frappe.prompt(
+			[
+				{
+					fieldname: "email_template",
+					fieldtype: "Select",
+					label: __("Email Template"),
+					options: steps.map((s) => s.email_template),
+					default: steps.length ? steps[0].email_template : null,
+					reqd: 1,
+				},
+				...email_campaign.member_field(frm),
+			],
+			async (values) => {
+				frappe.call({
+					method: "email_campaign_app.api.send_test_email",
+					args: {
+						email_campaign: frm.doc.name,
+						email_template: values.email_template,
+						member: await email_campaign.member_email(values.member),
+					},
+					freeze: true,
+				});
+			},
+			__("Send test email"),
+			__("Send")
+		);
+	},
+
+	async render_schedule(frm) {
+		const { message: steps } = await frappe.call({
+			method: "email_campaign_app.api.get_schedule_view",
+			args: { email_campaign: frm.doc.name },
+		});
+		const head = [
+			__("Day"),
+			__("Email Template"),
+			__("Planned Date"),
+			__("Queued"),
+			__("Sent"),
+			__("Failed"),
+			__("Opened"),
+			__("Unsubscribed"),
+		];
+		const rows = steps.map(
+			(s) => `<tr>
+				<td>${s.send_after_days}</td>
+				<td>${frappe.utils.escape_html(s.email_template)}</td>
+				<td>${frappe.datetime.str_to_user(s.send_date)}</td>
+				<td>${s.queued}</td><td>${s.sent}</td><td>${s.failed}</td>
+				<td>${s.opened}</td><td>${s.unsubscribed}</td>
+			</tr>`
+		);
+		frm.get_field("schedule_html").$wrapper.html(`
+			<table class="table table-bordered table-sm email-campaign-schedule">
+				<thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>
+				<tbody>${rows.join("")}</tbody>
+			</table>`);
+	},
+};

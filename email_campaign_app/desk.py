@@ -1,0 +1,167 @@
+"""What the Desk shows of an Email Campaign: previews, test sends, per-step statistics."""
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Sum
+from frappe.utils import add_days, getdate
+from pypika.terms import Case
+
+from email_campaign_app import schedule, sending
+
+LEDGER = sending.LEDGER
+
+
+def recipient_for_preview(email_campaign, member: str | None = None) -> schedule.Recipient:
+	"""The Lead or Contact of the Email Campaign, or the chosen (else first) Email Group member."""
+	if email_campaign.email_campaign_for != "Email Group":
+		email = frappe.db.get_value(email_campaign.email_campaign_for, email_campaign.recipient, "email_id")
+		return schedule.Recipient(email or "", email_campaign.email_campaign_for, email_campaign.recipient)
+	filters = {"email_group": email_campaign.recipient, "unsubscribed": 0}
+	if member:
+		filters["email"] = member
+	email = frappe.db.get_value("Email Group Member", filters, "email", order_by="creation asc")
+	if not email:
+		frappe.throw(_("Email Group {0} has no subscribed member {1}.").format(email_campaign.recipient, member or ""))
+	return schedule.Recipient(email)
+
+
+def preview(email_campaign: str, member: str | None = None) -> list[dict]:
+	"""Each step's subject and body as this recipient (or group member) will receive them."""
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	recipient = recipient_for_preview(doc, member)
+	steps = schedule.in_schedule_order(doc.get_steps())
+	start = getdate(doc.start_date)
+	sends = [schedule.Send(doc.name, step, recipient, step.send_date(start)) for step in steps]
+	context = sending.BatchContext(sends)
+	previews = []
+	for send in sends:
+		subject, body = sending.compose(send, context)
+		previews.append(
+			{
+				"email_template": send.step.email_template,
+				"send_after_days": send.step.send_after_days,
+				"send_date": send.send_date,
+				"recipient": recipient.email,
+				"subject": subject,
+				"body": body,
+			}
+		)
+	return previews
+
+
+def send_test_email(email_campaign: str, email_template: str, member: str | None = None):
+	"""Send one step, rendered for the recipient, to the current user only (no ledger, no link).
+
+	Returns the address and the Email Queue."""
+	to = frappe.db.get_value("User", frappe.session.user, "email")
+	if not to:
+		frappe.throw(_("Your user has no email address to send the test to."))
+	for step in preview(email_campaign, member):
+		if step["email_template"] == email_template:
+			email_queue = frappe.sendmail(
+				recipients=[to],
+				subject=_("[Test] {0}").format(step["subject"]),
+				message=step["body"],
+				add_unsubscribe_link=0,
+				now=True,
+			)
+			if not email_queue:
+				frappe.throw(_("{0} has unsubscribed from all emails of this site, so no test can be sent to it.").format(to))
+			return to, email_queue
+	frappe.throw(_("Email Template {0} is not in this campaign's schedule.").format(email_template))
+
+
+def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
+	"""Per step: emails queued, sent, failed, opened, and recipients who unsubscribed after it.
+
+	`filters` take `email_campaign`, `campaign_name`, `from_date`, `to_date` (ledger creation).
+	"""
+	Ledger = frappe.qb.DocType(LEDGER)
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	Communication = frappe.qb.DocType("Communication")
+
+	def count(condition):
+		return Sum(Case().when(condition, 1).else_(0))
+
+	keys = [Ledger.email_template, Ledger.send_after_days]
+	if group_by_campaign:
+		keys.insert(0, Ledger.campaign_name)
+	query = (
+		frappe.qb.from_(Ledger)
+		.left_join(EmailQueue)
+		.on(EmailQueue.name == Ledger.email_queue)
+		.left_join(Communication)
+		.on(Communication.name == Ledger.communication)
+		.select(
+			*keys,
+			count(Ledger.email_queue.isnotnull()).as_("queued"),
+			count(EmailQueue.status == "Sent").as_("sent"),
+			count((Ledger.status == "Error") | EmailQueue.status.isin(("Error", "Expired"))).as_("failed"),
+			count(Communication.read_by_recipient == 1).as_("opened"),
+		)
+		.groupby(*keys)
+		.orderby(*keys)
+	)
+	for field in ("email_campaign", "campaign_name"):
+		if filters.get(field):
+			query = query.where(getattr(Ledger, field) == filters[field])
+	if filters.get("from_date"):
+		query = query.where(Ledger.creation >= getdate(filters["from_date"]))
+	if filters.get("to_date"):
+		query = query.where(Ledger.creation < add_days(getdate(filters["to_date"]), 1))
+	rows = query.run(as_dict=True)
+	unsubscribed = unsubscribes_by_step(filters, group_by_campaign)
+	for row in rows:
+		key = (row.get("campaign_name"), row.email_template, row.send_after_days)
+		row.unsubscribed = unsubscribed.get(key, 0)
+	return rows
+
+
+def unsubscribes_by_step(filters: dict, group_by_campaign: bool) -> dict[tuple, int]:
+	"""Each unsubscribe counts for the last step its recipient was sent before leaving."""
+	ledger_filters = {"email_queue": ("is", "set")}
+	for field in ("email_campaign", "campaign_name"):
+		if filters.get(field):
+			ledger_filters[field] = filters[field]
+	sent = frappe.get_all(
+		LEDGER,
+		filters=ledger_filters,
+		fields=["email_campaign", "campaign_name", "recipient_email", "email_template", "send_after_days", "creation"],
+		order_by="creation asc",
+	)
+	if not sent:
+		return {}
+	left = frappe.get_all(
+		"Email Unsubscribe",
+		filters={"reference_doctype": "Email Campaign", "reference_name": ("in", list({r.email_campaign for r in sent}))},
+		fields=["reference_name", "email", "creation"],
+	)
+	left_at = {(row.reference_name, row.email.lower()): row.creation for row in left}
+	last_step = {}
+	for row in sent:
+		key = (row.email_campaign, row.recipient_email.lower())
+		if key in left_at and row.creation <= left_at[key]:
+			last_step[key] = (row.campaign_name if group_by_campaign else None, row.email_template, row.send_after_days)
+	counts: dict[tuple, int] = {}
+	for step in last_step.values():
+		counts[step] = counts.get(step, 0) + 1
+	return counts
+
+
+def schedule_view(email_campaign: str) -> list[dict]:
+	"""Each step of the Email Campaign with its planned date and, once sent, its counts."""
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	counts = {(r.email_template, r.send_after_days): r for r in step_counts({"email_campaign": doc.name})}
+	start = getdate(doc.start_date)
+	rows = []
+	for step in schedule.in_schedule_order(doc.get_steps()):
+		figures = counts.get((step.email_template, step.send_after_days), {})
+		rows.append(
+			{
+				"email_template": step.email_template,
+				"send_after_days": step.send_after_days,
+				"send_date": step.send_date(start),
+				**{key: figures.get(key, 0) for key in ("queued", "sent", "failed", "opened", "unsubscribed")},
+			}
+		)
+	return rows

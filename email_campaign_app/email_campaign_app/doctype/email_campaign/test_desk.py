@@ -1,0 +1,104 @@
+# Copyright (c) 2026, email_campaign_app developers and contributors
+# For license information, please see license.txt
+"""What the Desk shows: previews, test sends, the schedule view and the performance report."""
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, getdate, today
+
+from email_campaign_app import api, desk, tasks
+from email_campaign_app.email_campaign_app.report.email_campaign_performance.email_campaign_performance import (
+	execute as performance_report,
+)
+from email_campaign_app.testing import (
+	ensure_outgoing_email_account,
+	make_campaign,
+	make_email_campaign,
+	make_email_group,
+	make_lead,
+	make_template,
+)
+from email_campaign_app.unsubscribe import unsubscribe_address
+
+LEDGER = "Email Campaign Send Log"
+
+
+class TestDesk(FrappeTestCase):
+	def setUp(self):
+		ensure_outgoing_email_account()
+		self.first = make_template(subject="Welcome {{ doc.first_name }}", response="<p>Hi {{ doc.first_name }}</p>")
+		self.second = make_template(subject="Still there, {{ doc.first_name }}?")
+		self.campaign = make_campaign([(self.second.name, 3), (self.first.name, 0)])
+
+	def test_preview_renders_every_step_for_the_lead(self):
+		lead = make_lead(first_name="Ada")
+		email_campaign = make_email_campaign(self.campaign.name, lead.name)
+		steps = api.preview(email_campaign.name)
+		self.assertEqual([s["send_after_days"] for s in steps], [0, 3])
+		self.assertEqual([s["subject"] for s in steps], ["Welcome Ada", "Still there, Ada?"])
+		self.assertIn("<p>Hi Ada</p>", steps[0]["body"])
+		self.assertIn("email_campaign_app.api.unsubscribe", steps[0]["body"])
+		self.assertEqual(getdate(steps[1]["send_date"]), getdate(add_days(today(), 3)))
+		self.assertFalse(frappe.db.exists(LEDGER, {"email_campaign": email_campaign.name}))
+
+	def test_preview_for_a_chosen_group_member(self):
+		lead = make_lead(first_name="Grace")
+		other = f"{frappe.generate_hash(length=8)}@example.com"
+		group = make_email_group([other, lead.email_id])
+		email_campaign = make_email_campaign(self.campaign.name, group.name, "Email Group")
+		self.assertEqual(api.preview(email_campaign.name)[0]["recipient"], other)
+		steps = api.preview(email_campaign.name, member=lead.email_id)
+		self.assertEqual(steps[0]["subject"], "Welcome Grace")
+		with self.assertRaises(frappe.ValidationError):
+			api.preview(email_campaign.name, member="nobody@example.com")
+
+	def test_send_test_email_goes_to_the_current_user_only(self):
+		email_campaign = make_email_campaign(self.campaign.name, make_lead(first_name="Ada").name)
+		manager = frappe.get_doc(
+			{"doctype": "User", "email": f"{frappe.generate_hash(length=8)}@example.com", "first_name": "Manager", "roles": [{"role": "System Manager"}]}
+		).insert(ignore_permissions=True)
+		frappe.set_user(manager.name)
+		self.addCleanup(frappe.set_user, "Administrator")
+		self.assertEqual(api.send_test_email(email_campaign.name, self.second.name), manager.email)
+		to, queue = desk.send_test_email(email_campaign.name, self.second.name)
+		self.assertEqual([r.recipient for r in queue.recipients], [to])
+		self.assertIn("Subject: [Test] Still there, Ada?", queue.message)
+		self.assertFalse(frappe.db.exists(LEDGER, {"email_campaign": email_campaign.name}))
+		with self.assertRaisesRegex(frappe.ValidationError, "not in this campaign's schedule"):
+			api.send_test_email(email_campaign.name, make_template().name)
+		frappe.get_doc({"doctype": "Email Unsubscribe", "email": manager.email, "global_unsubscribe": 1}).insert(ignore_permissions=True)
+		with self.assertRaisesRegex(frappe.ValidationError, "has unsubscribed from all emails"):
+			api.send_test_email(email_campaign.name, self.second.name)
+
+	def test_schedule_view_and_report_count_what_happened(self):
+		leaving, staying, failing = (f"{frappe.generate_hash(length=8)}@example.com" for _ in range(3))
+		group = make_email_group([leaving, staying, failing])
+		email_campaign = make_email_campaign(self.campaign.name, group.name, "Email Group")
+		tasks.daily()
+		rows = {r.recipient_email: r for r in frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name}, fields=["recipient_email", "email_queue", "communication"])}
+		frappe.db.set_value("Email Queue", rows[staying].email_queue, "status", "Sent")
+		frappe.db.set_value("Communication", rows[staying].communication, "read_by_recipient", 1)
+		frappe.db.set_value("Email Queue", rows[failing].email_queue, "status", "Error")
+		unsubscribe_address(email_campaign.name, leaving)
+
+		view = api.get_schedule_view(email_campaign.name)
+		self.assertEqual([(s["send_after_days"], s["email_template"]) for s in view], [(0, self.first.name), (3, self.second.name)])
+		day0, day3 = view
+		self.assertEqual(
+			{k: day0[k] for k in ("queued", "sent", "failed", "opened", "unsubscribed")},
+			{"queued": 3, "sent": 1, "failed": 1, "opened": 1, "unsubscribed": 1},
+		)
+		self.assertEqual(day3["queued"], 0)
+		self.assertEqual(getdate(day3["send_date"]), getdate(add_days(today(), 3)))
+
+		columns, data, _message, chart = performance_report({"campaign_name": self.campaign.name, "from_date": today(), "to_date": today()})
+		self.assertEqual(len(data), 1)
+		self.assertEqual((data[0].queued, data[0].sent, data[0].failed, data[0].opened, data[0].unsubscribed), (3, 1, 1, 1, 1))
+		self.assertEqual(chart["type"], "bar")
+		self.assertIn("queued", [c["fieldname"] for c in columns])
+		_c, nothing, _m, no_chart = performance_report({"campaign_name": self.campaign.name, "from_date": add_days(today(), 1), "to_date": add_days(today(), 2)})
+		self.assertEqual((nothing, no_chart), ([], None))
+
+	def test_report_refuses_a_reversed_date_range(self):
+		with self.assertRaisesRegex(frappe.ValidationError, "From Date must be before To Date"):
+			performance_report({"from_date": today(), "to_date": add_days(today(), -1)})

@@ -1,0 +1,48 @@
+# Copyright (c) 2026, email_campaign_app developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+
+from email_campaign_app.desk import step_counts
+
+def execute(filters=None):
+	filters = frappe._dict(filters or {})
+	if filters.from_date and filters.to_date and filters.from_date > filters.to_date:
+		frappe.throw(_("From Date must be before To Date."))
+	data = step_counts(filters, group_by_campaign=True)
+	return get_columns(), data, None, get_chart(data)
+
+
+def get_columns():
+	return [
+		{"fieldname": "campaign_name", "label": _("Campaign"), "fieldtype": "Link", "options": "Campaign", "width": 200},
+		{"fieldname": "send_after_days", "label": _("Send After (days)"), "fieldtype": "Int", "width": 120},
+		{"fieldname": "email_template", "label": _("Email Template"), "fieldtype": "Link", "options": "Email Template", "width": 200},
+		{"fieldname": "queued", "label": _("Queued"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "sent", "label": _("Sent"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "failed", "label": _("Failed"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "opened", "label": _("Opened"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "unsubscribed", "label": _("Unsubscribed"), "fieldtype": "Int", "width": 110},
+	]
+
+
+def get_chart(data):
+	if not data:
+		return None
+	return {
+		"data": {
+			"labels": [_("{0} · day {1}").format(row.campaign_name, row.send_after_days) for row in data],
+			"datasets": [
+				{"name": label, "values": [row[figure] for row in data]}
+				for figure, label in (
+					("sent", _("Sent")),
+					("opened", _("Opened")),
+					("unsubscribed", _("Unsubscribed")),
+					("failed", _("Failed")),
+				)
+			],
+		},
+		"type": "bar",
+		"colors": ["#5e64ff", "#29cd42", "#ff9f43", "#ff5858"],
+	}
