@@ -1,0 +1,21 @@
+# The Desk browser test: Debian's Chromium driven by playwright-core (node --test), against the
+# tier-2 site served by `bench serve` on a loopback port. Sourced by .ci/run.
+
+run_browser_tests() {
+	local bench_dir=$1 site=$2 app_dir=$3 port=${BROWSER_TEST_PORT:-8011}
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	(cd "$app_dir/browser_tests" && npm ci --no-audit --no-fund --silent)
+	(cd "$bench_dir" && bench --site "$site" execute frappe.desk.page.setup_wizard.setup_wizard.setup_complete \
+		--kwargs '{"args": {"language": "English", "country": "France", "timezone": "Europe/Paris", "currency": "EUR", "enable_telemetry": 0}}' >/dev/null)
+	(cd "$bench_dir" && setsid bench --site "$site" serve --port "$port" --noreload >"$app_dir/.venv/serve.log" 2>&1 &)
+	local status=0
+	if wait_for curl -sf "http://127.0.0.1:$port/api/method/ping"; then
+		(cd "$app_dir/browser_tests" && BASE_URL="http://127.0.0.1:$port" ADMIN_PASSWORD=admin node --test) || status=$?
+	else
+		echo "the site did not answer on port $port:" >&2
+		tail -20 "$app_dir/.venv/serve.log" >&2
+		status=1
+	fi
+	pkill -f -- "--site $site serve --port $port" || true
+	return "$status"
+}

@@ -1,0 +1,111 @@
+// The documented Desk path, as a user clicks it: a Campaign with two steps, an Email Campaign
+// from the Campaign dashboard's "+", its preview, and its status colour in the list.
+// Needs a running site: BASE_URL (default http://127.0.0.1:8000), ADMIN_PASSWORD (default admin),
+// CHROMIUM (default /usr/bin/chromium).
+const { test, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const { chromium } = require("playwright-core");
+
+const BASE_URL = process.env.BASE_URL || "http://127.0.0.1:8000";
+const SCREENSHOTS = process.env.SCREENSHOTS;
+const suffix = Date.now().toString(36);
+let browser, page;
+
+before(async () => {
+	browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+		args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+	});
+	page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+	page.setDefaultTimeout(20000);
+});
+
+after(async () => browser && browser.close());
+
+async function shot(name) {
+	if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+}
+
+async function save() {
+	await page.keyboard.press("Control+s");
+	const saved = page.waitForFunction(() => window.cur_frm && !cur_frm.is_new() && !cur_frm.is_dirty());
+	const refused = page.locator(".msgprint:visible").first().waitFor().then(async () => {
+		throw new Error(`save refused: ${await page.locator(".msgprint:visible").first().innerText()}`);
+	});
+	await Promise.race([saved, refused]);
+}
+
+async function pick_link(input, value) {
+	await input.click();
+	await input.fill(value);
+	const option = page.locator('ul[role="listbox"]:visible [role="option"]', { hasText: value }).first();
+	await option.waitFor({ state: "visible" });
+	await option.click();
+}
+
+async function call(method, args) {
+	return page.evaluate(({ method, args }) => frappe.call({ method, args }).then((r) => r.message), { method, args });
+}
+
+test("a user builds a campaign and an email campaign from the Desk", async () => {
+	await page.goto(`${BASE_URL}/login`);
+	await page.fill("#login_email", "Administrator");
+	await page.fill("#login_password", process.env.ADMIN_PASSWORD || "admin");
+	await page.click(".btn-login");
+	await page.waitForURL(/\/app/);
+
+	// what the campaign needs: two Email Templates and a Lead
+	const templates = [`Welcome ${suffix}`, `Follow-up ${suffix}`];
+	for (const [i, name] of templates.entries()) {
+		await call("frappe.client.insert", {
+			doc: { doctype: "Email Template", name, subject: `Step ${i + 1} for {{ doc.first_name }}`, response: `<p>Hello {{ doc.first_name }}</p>` },
+		});
+	}
+	const lead = await call("frappe.client.insert", {
+		doc: { doctype: "Lead", first_name: "Ada", last_name: `Browser ${suffix}`, email_id: `ada.${suffix}@example.com` },
+	});
+
+	// the Campaign, with its schedule typed into the grid
+	await page.goto(`${BASE_URL}/app/campaign/new`);
+	await page.locator('input[data-fieldname="campaign_name"]').fill(`Launch ${suffix}`);
+	for (const [i, [template, days]] of [[templates[1], 3], [templates[0], 0]].entries()) {
+		await page.click('[data-fieldname="campaign_schedules"] .grid-add-row');
+		const row = page.locator(`[data-fieldname="campaign_schedules"] .grid-row[data-idx="${i + 1}"]`);
+		await row.locator('[data-fieldname="email_template"]').first().click();
+		await pick_link(row.locator('input[data-fieldname="email_template"]'), template);
+		await row.locator('[data-fieldname="send_after_days"]').first().click();
+		await row.locator('input[data-fieldname="send_after_days"]').fill(String(days));
+	}
+	await save();
+	const campaign = await page.evaluate(() => cur_frm.doc);
+	assert.deepEqual(campaign.campaign_schedules.map((r) => r.send_after_days), [0, 3], "schedule sorted by day");
+
+	// the dashboard's "+" beside Email Campaign opens a new Email Campaign for this Campaign
+	await page.click('.form-dashboard .document-link[data-doctype="Email Campaign"] .btn-new');
+	await page.waitForURL(/\/app\/email-campaign\/new/);
+	await page.waitForFunction((name) => cur_frm.doc.doctype === "Email Campaign" && cur_frm.doc.campaign_name === name, campaign.name);
+	await pick_link(page.locator('input[data-fieldname="recipient"]'), lead.name);
+	await save();
+	const email_campaign = await page.evaluate(() => cur_frm.doc);
+	assert.equal(email_campaign.status, "In Progress");
+	assert.equal(email_campaign.end_date, await page.evaluate(() => frappe.datetime.add_days(frappe.datetime.get_today(), 3)));
+	await page.waitForSelector(".email-campaign-schedule tbody tr");
+	assert.equal(await page.locator(".email-campaign-schedule tbody tr").count(), 2);
+	await shot("email_campaign_form");
+
+	// Preview shows each step rendered for the Lead
+	await page.click("button:has-text('Preview')");
+	const preview = page.locator(".modal:visible .email-campaign-preview");
+	await preview.first().waitFor();
+	assert.equal(await preview.count(), 2);
+	assert.match(await preview.first().innerText(), /Step 1 for Ada/);
+	await shot("preview");
+	await page.keyboard.press("Escape");
+
+	// the list shows the status in colour
+	await page.goto(`${BASE_URL}/app/email-campaign?campaign_name=${encodeURIComponent(campaign.name)}`);
+	const pill = page.locator(".list-row-container .indicator-pill", { hasText: "In Progress" }).first();
+	await pill.waitFor();
+	assert.match(await pill.getAttribute("class"), /\borange\b/);
+	await shot("email_campaign_list");
+});
