@@ -9,6 +9,7 @@ from frappe.utils import getdate, today
 from email_campaign_app import schedule
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
+REQUIRED = ("campaign_name", "email_campaign_for", "recipient", "sender", "start_date")
 
 
 class EmailCampaign(Document):
@@ -32,6 +33,8 @@ class EmailCampaign(Document):
 	# end: auto-generated types
 
 	def validate(self):
+		if not all(self.get(fieldname) for fieldname in REQUIRED):
+			return  # Frappe's mandatory check, which runs next, names what is missing
 		self.validate_locked_fields()
 		self.validate_start_date()
 		self.set_end_date()

@@ -1,0 +1,183 @@
+# Copyright (c) 2026, email_campaign_app developers and contributors
+# For license information, please see license.txt
+"""Faults and bad input on a real site: a worker killed mid-batch, a database error on one
+email, and every field a user can type filled wrong."""
+
+import multiprocessing
+import os
+import signal
+import time
+from unittest.mock import patch
+
+import frappe
+import pymysql
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import today
+
+from email_campaign_app import sending, tasks
+from email_campaign_app.testing import (
+	ensure_outgoing_email_account,
+	make_campaign,
+	make_email_campaign,
+	make_email_group,
+	make_lead,
+	make_template,
+	unique,
+)
+
+LEDGER = "Email Campaign Send Log"
+
+
+def ledger_statuses(email_campaign):
+	return {
+		row.recipient_email: row.status
+		for row in frappe.get_all(LEDGER, filters={"email_campaign": email_campaign}, fields=["recipient_email", "status"])
+	}
+
+
+def queued_recipients(email_campaign):
+	queues = frappe.get_all("Email Queue", filters={"reference_name": email_campaign}, pluck="name")
+	return sorted(frappe.get_all("Email Queue Recipient", filters={"parent": ("in", queues or [""])}, pluck="recipient"))
+
+
+def send_slowly_in_a_worker(site, sends):
+	"""A worker process that commits two emails, then hangs in the third until it is killed."""
+	frappe.init(site=site)
+	frappe.connect()
+	real_sendmail = frappe.sendmail
+	calls = []
+
+	def slow_third(*args, **kwargs):
+		calls.append(1)
+		if len(calls) == 3:
+			time.sleep(600)
+		return real_sendmail(*args, **kwargs)
+
+	with patch("frappe.sendmail", side_effect=slow_third):
+		sending.send_batch(sends)
+
+
+class TestReliability(FrappeTestCase):
+	def setUp(self):
+		ensure_outgoing_email_account()
+
+	def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(self):
+		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(5)]
+		email_campaign = make_email_campaign(make_campaign().name, make_email_group(members).name, "Email Group")
+		sends = [sending.as_job_arg(s) for s in sending.plan_due_emails([email_campaign.name]).sends]
+		frappe.db.commit()
+
+		worker = multiprocessing.get_context("fork").Process(target=send_slowly_in_a_worker, args=(frappe.local.site, sends))
+		worker.start()
+		deadline = time.monotonic() + 60
+		while frappe.db.count(LEDGER, {"email_campaign": email_campaign.name}) < 2 and time.monotonic() < deadline:
+			time.sleep(0.2)
+			frappe.db.rollback()  # a fresh snapshot of what the worker committed
+		time.sleep(1)  # the third email's transaction is open in the worker now
+		os.kill(worker.pid, signal.SIGKILL)
+		worker.join()
+		frappe.db.rollback()
+		self.assertEqual(len(ledger_statuses(email_campaign.name)), 2)
+
+		tasks.daily()
+		self.assertEqual(sorted(ledger_statuses(email_campaign.name)), sorted(members))
+		self.assertEqual(set(ledger_statuses(email_campaign.name).values()), {"Queued"})
+		self.assertEqual(queued_recipients(email_campaign.name), sorted(members))
+
+	def test_a_database_error_on_one_email_is_retried_on_the_next_run(self):
+		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(4)]
+		email_campaign = make_email_campaign(make_campaign().name, make_email_group(members).name, "Email Group")
+		unlucky = members[1]
+		real_sendmail = frappe.sendmail
+
+		def lock_timeout_for_one(*args, **kwargs):
+			if kwargs["recipients"] == [unlucky]:
+				raise pymysql.err.OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
+			return real_sendmail(*args, **kwargs)
+
+		with patch("frappe.sendmail", side_effect=lock_timeout_for_one):
+			tasks.daily()
+		statuses = ledger_statuses(email_campaign.name)
+		self.assertEqual(statuses.pop(unlucky), "Error")
+		self.assertEqual(set(statuses.values()), {"Queued"})
+		self.assertEqual(queued_recipients(email_campaign.name), sorted(set(members) - {unlucky}))
+
+		tasks.daily()
+		self.assertEqual(set(ledger_statuses(email_campaign.name).values()), {"Queued"})
+		self.assertEqual(queued_recipients(email_campaign.name), sorted(members))
+
+	def test_a_template_reaching_for_python_internals_is_an_error_not_a_leak(self):
+		template = make_template()
+		frappe.db.set_value("Email Template", template.name, "response", "{{ doc.__class__.__mro__[1].__subclasses__() }}")
+		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, make_lead().name)
+		tasks.daily()
+		[row] = frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name}, fields=["status", "error"])
+		self.assertEqual(row.status, "Error")
+		self.assertIn("Illegal template", row.error)
+		self.assertFalse(queued_recipients(email_campaign.name))
+
+	def test_email_template_with_a_jinja_error_is_refused_on_save(self):
+		with self.assertRaises(frappe.ValidationError):
+			make_template(response="{% if doc.first_name %}unclosed")
+
+
+class TestBadInput(FrappeTestCase):
+	"""Every field a user can type, filled wrong: a clear error, and nothing saved."""
+
+	def setUp(self):
+		self.campaign = make_campaign()
+		self.lead = make_lead()
+
+	def assert_refused(self, doc, message=None, exc=frappe.ValidationError):
+		count = frappe.db.count(doc["doctype"])
+		with self.assertRaises(exc) as raised:
+			frappe.get_doc(doc).insert()
+		if message:
+			self.assertRegex(str(raised.exception), message)
+		self.assertEqual(frappe.db.count(doc["doctype"]), count)
+
+	def email_campaign(self, **values):
+		return {
+			"doctype": "Email Campaign",
+			"campaign_name": self.campaign.name,
+			"email_campaign_for": "Lead",
+			"recipient": self.lead.name,
+			"sender": "Administrator",
+			"start_date": today(),
+			**values,
+		}
+
+	def test_email_campaign_fields(self):
+		self.assert_refused(self.email_campaign(campaign_name=""), "campaign_name", frappe.MandatoryError)
+		self.assert_refused(self.email_campaign(campaign_name="No such campaign"), "Could not find Campaign|does not exist", (frappe.LinkValidationError, frappe.ValidationError))
+		self.assert_refused(self.email_campaign(email_campaign_for="Customer"), "Customer")
+		self.assert_refused(self.email_campaign(recipient=""), "recipient", frappe.MandatoryError)
+		self.assert_refused(self.email_campaign(recipient="x" * 200), None)
+		self.assert_refused(self.email_campaign(sender="nobody@example.com"), "Sender|User")
+		self.assert_refused(self.email_campaign(start_date="not a date"), None, Exception)
+		self.assert_refused(self.email_campaign(send_at="25:99:00"), None, Exception)
+
+	def test_campaign_fields(self):
+		template = make_template().name
+		self.assert_refused({"doctype": "Campaign", "campaign_name": ""}, "Campaign Name is required")
+		self.assert_refused({"doctype": "Campaign", "campaign_name": "x" * 200}, None, Exception)
+		self.assert_refused(
+			{"doctype": "Campaign", "campaign_name": unique("C"), "campaign_schedules": [{"email_template": template, "send_after_days": "abc"}]},
+			None,
+			Exception,
+		)
+		self.assert_refused(
+			{"doctype": "Campaign", "campaign_name": unique("C"), "campaign_schedules": [{"email_template": "", "send_after_days": 1}]},
+			"email_template",
+			frappe.MandatoryError,
+		)
+		self.assert_refused(
+			{"doctype": "Campaign", "campaign_name": unique("C"), "campaign_schedules": [{"email_template": "No such template", "send_after_days": 1}]},
+			"Email Template",
+			(frappe.LinkValidationError, frappe.ValidationError),
+		)
+
+	def test_lead_fields(self):
+		self.assert_refused({"doctype": "Lead", "first_name": "Ada", "email_id": "ada@"}, "not a valid Email", frappe.InvalidEmailAddressError)
+		self.assert_refused({"doctype": "Lead", "first_name": "A" * 200}, None, Exception)
+		self.assert_refused({"doctype": "Lead", "first_name": "Ada", "status": "Maybe"}, "Status")
