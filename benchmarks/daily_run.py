@@ -126,6 +126,29 @@ def bulk_email_campaigns(count, campaigns, offset=0):
 	frappe.db.commit()
 
 
+def bulk_ledger_of_previous_days(count, campaigns):
+	"""What earlier runs left: a Sent ledger row for every step before today's, so that each
+	Email Campaign has exactly its exact-day step due, as the per-campaign loop assumes."""
+	from email_campaign_app import schedule
+
+	now = frappe.utils.now()
+	rows = []
+	for i in range(count):
+		email_campaign, email, days_ago = f"{PREFIX}-EC-{i:06d}", f"bench{i}@example.com", i % STEPS
+		for day in range(days_ago):
+			template = f"{PREFIX} Template {day}"
+			key = schedule.send_key(email_campaign, schedule.Step(template, day), email)
+			rows.append((key, email_campaign, campaigns[i % len(campaigns)], template, day, add_days(today(), day - days_ago),
+				email, "Lead", f"{PREFIX}-LEAD-{i:06d}", "Sent", add_days(today(), day - days_ago), now, now, "Administrator", "Administrator"))  # fmt: skip
+	frappe.db.bulk_insert(
+		"Email Campaign Send Log",
+		["name", "email_campaign", "campaign_name", "email_template", "send_after_days", "send_date", "recipient_email", "recipient_doctype", "recipient_name", "status", "queued_on", "creation", "modified", "owner", "modified_by"],
+		rows,
+	)
+	frappe.db.commit()
+	return len(rows)
+
+
 def bulk_email_group(members, campaign):
 	group = f"{PREFIX} Group"
 	if not frappe.db.exists("Email Group", group):
@@ -261,6 +284,16 @@ def run(sizes, sample_size):
 		results["app"]["peak_mib"] = peak_mib(find_with_app)
 		print(f"\n== {size:,} active Email Campaigns (5-step Campaigns, one step due today each)")
 		report_finding(results, len(app_due), len(loop_due))
+
+	rows = bulk_ledger_of_previous_days(made, campaigns)
+	results = {}
+	with measured("app", results):
+		app_due = find_with_app()
+	with measured("loop", results):
+		loop_due = find_with_loop()
+	results["app"]["peak_mib"] = peak_mib(find_with_app)
+	print(f"\n== the same {made:,} Email Campaigns with the ledger earlier days left ({rows:,} rows)")
+	report_finding(results, len(app_due), len(loop_due))
 
 	bulk_email_group(10_000, campaigns[0])
 	results = {}

@@ -136,12 +136,14 @@ class Candidate:
 
 @dataclass(frozen=True)
 class LedgerEntry:
-	"""What the send ledger says of one step for one recipient address."""
+	"""A ledger row that needs no more sending: a step queued, sent or skipped for one address.
+
+	Rows in Error are not entries: they are retried like emails never tried.
+	"""
 
 	email_campaign: str
 	step: Step
 	email: str
-	done: bool
 	queued_on: date | None = None
 
 
@@ -161,8 +163,6 @@ def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: 
 	last_queued: dict[tuple[str, str], date] = {}
 	for entry in ledger:
 		key = (entry.email_campaign, entry.email.strip().lower())
-		if not entry.done:
-			continue
 		done.setdefault(key, set()).add(entry.step)
 		if entry.queued_on and entry.queued_on > last_queued.get(key, date.min):
 			last_queued[key] = entry.queued_on

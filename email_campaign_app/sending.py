@@ -145,6 +145,7 @@ def get_steps(campaigns: set[str]) -> dict[str, list[schedule.Step]]:
 
 
 def get_ledger(EmailCampaign, candidate) -> list[schedule.LedgerEntry]:
+	"""The candidates' ledger rows that need no more sending (rows in Error are retried)."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	rows = (
 		frappe.qb.from_(Ledger)
@@ -155,22 +156,19 @@ def get_ledger(EmailCampaign, candidate) -> list[schedule.LedgerEntry]:
 			Ledger.email_template,
 			Ledger.send_after_days,
 			Ledger.recipient_email,
-			Ledger.status,
 			Ledger.queued_on,
 		)
-		.where(candidate)
+		.where(candidate & (Ledger.status != "Error"))
 		.run()
 	)
-	return [
-		schedule.LedgerEntry(
-			email_campaign=email_campaign,
-			step=schedule.Step(email_template, send_after_days or 0),
-			email=email,
-			done=status != "Error",
-			queued_on=getdate(queued_on) if queued_on else None,
-		)
-		for email_campaign, email_template, send_after_days, email, status, queued_on in rows
-	]
+	steps: dict[tuple, schedule.Step] = {}  # one Step per schedule row, however many recipients
+	entries = []
+	for email_campaign, email_template, send_after_days, email, queued_on in rows:
+		step = steps.get((email_template, send_after_days))
+		if step is None:
+			step = steps[(email_template, send_after_days)] = schedule.Step(email_template, send_after_days or 0)
+		entries.append(schedule.LedgerEntry(email_campaign, step, email, queued_on))
+	return entries
 
 
 def mark_finished(email_campaigns: list[str]):
