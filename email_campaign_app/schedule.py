@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 SCHEDULED = "Scheduled"
 IN_PROGRESS = "In Progress"
@@ -15,8 +16,10 @@ COMPLETED = "Completed"
 UNSUBSCRIBED = "Unsubscribed"
 
 
-@dataclass(frozen=True)
-class Step:
+# Value types are NamedTuples: planning builds tens of thousands of them per run.
+
+
+class Step(NamedTuple):
 	"""One row of a Campaign's schedule: an Email Template sent N days after the start date."""
 
 	email_template: str
@@ -26,8 +29,7 @@ class Step:
 		return start_date + timedelta(days=self.send_after_days)
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
 	"""Who receives an Email Campaign's emails: a Lead, a Contact or one Email Group member."""
 
 	email: str
@@ -35,8 +37,7 @@ class Recipient:
 	name: str | None = None
 
 
-@dataclass(frozen=True)
-class Send:
+class Send(NamedTuple):
 	"""One email to queue: a schedule step for one recipient of one Email Campaign."""
 
 	email_campaign: str
@@ -118,14 +119,7 @@ def _due_in_order(ordered: tuple[Step, ...], days_elapsed: int, done: set[Step],
 	return earliest
 
 
-def all_days_passed(start_date: date, steps: Iterable[Step], today: date) -> bool:
-	"""True when the schedule has steps and the last one's day has come."""
-	steps = list(steps)
-	return bool(steps) and all(step.send_date(start_date) <= today for step in steps)
-
-
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
 	"""An Email Campaign that may have something to send, with what it needs to decide."""
 
 	name: str
@@ -134,8 +128,7 @@ class Candidate:
 	recipients: tuple[Recipient, ...]
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
+class LedgerEntry(NamedTuple):
 	"""A ledger row that needs no more sending: a step queued, sent or skipped for one address.
 
 	Rows in Error are not entries: they are retried like emails never tried.
@@ -144,7 +137,7 @@ class LedgerEntry:
 	email_campaign: str
 	step: Step
 	email: str
-	queued_on: date | None = None
+	queued_today: bool = False
 
 
 @dataclass
@@ -160,22 +153,23 @@ def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: 
 	step done; for an Email Group, "every recipient" is the members subscribed today.
 	"""
 	done: dict[tuple[str, str], set[Step]] = {}
-	last_queued: dict[tuple[str, str], date] = {}
+	queued_today: set[tuple[str, str]] = set()
 	for entry in ledger:
 		key = (entry.email_campaign, entry.email.strip().lower())
 		done.setdefault(key, set()).add(entry.step)
-		if entry.queued_on and entry.queued_on > last_queued.get(key, date.min):
-			last_queued[key] = entry.queued_on
+		if entry.queued_today:
+			queued_today.add(key)
 
 	result = Plan(sends=[], finished=[])
+	orders: dict[tuple[Step, ...], tuple[Step, ...]] = {}
 	for candidate in candidates:
-		ordered = in_schedule_order(candidate.steps)
+		ordered = orders.get(candidate.steps) or orders.setdefault(candidate.steps, in_schedule_order(candidate.steps))
 		days_elapsed = (today - candidate.start_date).days
-		finished = all_days_passed(candidate.start_date, ordered, today)
+		finished = bool(ordered) and ordered[-1].send_after_days <= days_elapsed
 		for recipient in candidate.recipients:
 			key = (candidate.name, recipient.email.strip().lower())
 			recipient_done = done.get(key, set())
-			for step in _due_in_order(ordered, days_elapsed, recipient_done, last_queued.get(key) == today):
+			for step in _due_in_order(ordered, days_elapsed, recipient_done, key in queued_today):
 				result.sends.append(
 					Send(candidate.name, step, recipient, step.send_date(candidate.start_date))
 				)

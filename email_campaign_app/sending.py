@@ -156,19 +156,15 @@ def get_ledger(EmailCampaign, candidate) -> list[schedule.LedgerEntry]:
 			Ledger.email_template,
 			Ledger.send_after_days,
 			Ledger.recipient_email,
-			Ledger.queued_on,
+			(Ledger.queued_on == today()).as_("queued_today"),  # an int is cheaper to read than a date
 		)
 		.where(candidate & (Ledger.status != "Error"))
 		.run()
 	)
-	steps: dict[tuple, schedule.Step] = {}  # one Step per schedule row, however many recipients
-	entries = []
-	for email_campaign, email_template, send_after_days, email, queued_on in rows:
-		step = steps.get((email_template, send_after_days))
-		if step is None:
-			step = steps[(email_template, send_after_days)] = schedule.Step(email_template, send_after_days or 0)
-		entries.append(schedule.LedgerEntry(email_campaign, step, email, queued_on))
-	return entries
+	return [
+		schedule.LedgerEntry(email_campaign, schedule.Step(email_template, send_after_days or 0), email, bool(queued_today))
+		for email_campaign, email_template, send_after_days, email, queued_today in rows
+	]
 
 
 def mark_finished(email_campaigns: list[str]):

@@ -95,14 +95,14 @@ def test_plan_sends_each_group_member_individually():
 
 
 def test_plan_skips_what_the_ledger_has_whatever_the_address_case():
-	ledger = [LedgerEntry("EC-1", Step("A", 0), "A@example.com", queued_on=START)]
+	ledger = [LedgerEntry("EC-1", Step("A", 0), "A@example.com", queued_today=True)]
 	result = plan([candidate(recipients=("a@example.com", "b@example.com"))], ledger, START)
 	assert [s.recipient.email for s in result.sends] == ["b@example.com"]
 
 
 def test_plan_marks_finished_only_when_every_step_is_done_for_everyone():
 	done = [
-		LedgerEntry("EC-1", step, "a@example.com", queued_on=START)
+		LedgerEntry("EC-1", step, "a@example.com", queued_today=False)
 		for step in (Step("A", 0), Step("B", 2))
 	]
 	later = START + timedelta(days=5)
@@ -154,15 +154,18 @@ run_days_strategy = st.lists(st.integers(min_value=0, max_value=40), min_size=1,
 
 
 def simulate(steps, run_offsets, runs_per_day=1):
+	"""Run the plan on the given days; what it sends goes to the ledger with its day."""
 	sent_on: dict[Step, list[date]] = {}
-	ledger: list[LedgerEntry] = []
 	cand = Candidate("EC", START, tuple(steps), (Recipient("r@example.com"),))
 	for offset in sorted(run_offsets):
 		today = START + timedelta(days=offset)
 		for _run in range(runs_per_day):
+			ledger = [
+				LedgerEntry("EC", step, "r@example.com", queued_today=days[0] == today)
+				for step, days in sent_on.items()
+			]
 			for send in plan([cand], ledger, today).sends:
 				sent_on.setdefault(send.step, []).append(today)
-				ledger.append(LedgerEntry("EC", send.step, send.recipient.email, today))
 	return sent_on
 
 
