@@ -124,7 +124,7 @@ def bulk_email_campaigns(count, campaigns, offset=0):
 		leads.append((lead, "Ada", f"Lead {i}", f"Ada Lead {i}", f"bench{i}@example.com", "Lead", 0, now, now, "Administrator", "Administrator"))
 		start = add_days(today(), -(i % STEPS))
 		email_campaigns.append(
-			(f"{PREFIX}-EC-{i:06d}", campaigns[i % len(campaigns)], "Lead", lead, "Administrator", start, "09:00:00",
+			(f"{PREFIX}-EC-{i:06d}", campaigns[i % len(campaigns)], "Lead", lead, "Administrator", start, "09:00",
 			 add_days(start, STEPS - 1), "In Progress", 0, now, now, "Administrator", "Administrator")
 		)  # fmt: skip
 	frappe.db.bulk_insert(
@@ -176,7 +176,7 @@ def bulk_email_group(members, campaign):
 	frappe.db.bulk_insert(
 		"Email Campaign",
 		["name", "campaign_name", "email_campaign_for", "recipient", "sender", "start_date", "send_at", "end_date", "status", "all_steps_sent", "creation", "modified", "owner", "modified_by"],
-		[(f"{PREFIX}-EC-GROUP", campaign, "Email Group", group, "Administrator", today(), "09:00:00", add_days(today(), STEPS - 1), "In Progress", 0, now, now, "Administrator", "Administrator")],
+		[(f"{PREFIX}-EC-GROUP", campaign, "Email Group", group, "Administrator", today(), "09:00", add_days(today(), STEPS - 1), "In Progress", 0, now, now, "Administrator", "Administrator")],
 	)
 	frappe.db.commit()
 

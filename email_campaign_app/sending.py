@@ -392,7 +392,7 @@ def make_communication(send, email_campaign, context, subject, body):
 
 
 def send_time(send: schedule.Send, email_campaign) -> str | None:
-	send_at = get_datetime(f"{send.send_date} {email_campaign.send_at or '09:00:00'}").time()
+	send_at = get_datetime(f"{send.send_date} {email_campaign.send_at or '09:00'}").time()
 	leaves_at = schedule.send_at_datetime(send.send_date, getdate(today()), now_datetime(), send_at)
 	return str(leaves_at) if leaves_at else None
 

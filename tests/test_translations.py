@@ -31,8 +31,8 @@ def doctype_strings(path):
 		for key in ("label", "description"):
 			if field.get(key):
 				yield field[key]
-		if field["fieldtype"] == "Select":
-			yield from filter(None, field["options"].split("\n"))
+		if field["fieldtype"] == "Select":  # words only: "09:00" needs no translation
+			yield from (option for option in field["options"].split("\n") if any(c.isalpha() for c in option))
 
 
 def translatable_strings():

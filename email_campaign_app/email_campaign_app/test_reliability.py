@@ -155,7 +155,7 @@ class TestBadInput(FrappeTestCase):
 		self.assert_refused(self.email_campaign(recipient="x" * 200), None)
 		self.assert_refused(self.email_campaign(sender="nobody@example.com"), "Sender|User")
 		self.assert_refused(self.email_campaign(start_date="not a date"), None, Exception)
-		self.assert_refused(self.email_campaign(send_at="25:99:00"), None, Exception)
+		self.assert_refused(self.email_campaign(send_at="25:99"), "Send At")
 
 	def test_campaign_fields(self):
 		template = make_template().name

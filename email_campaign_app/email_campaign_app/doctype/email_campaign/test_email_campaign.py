@@ -29,9 +29,13 @@ class TestEmailCampaign(FrappeTestCase):
 		self.assertEqual(email_campaign.status, "Scheduled")
 		self.assertRegex(email_campaign.name, r"^MAIL-CAMP-\d{4}-\d{5}$")
 
-	def test_sender_defaults_to_the_current_user(self):
+	def test_defaults_sender_start_date_and_send_at(self):
 		doc = frappe.new_doc("Email Campaign")
 		self.assertEqual(doc.sender, frappe.session.user)
+		self.assertEqual(getdate(doc.start_date), getdate(today()))
+		self.assertEqual(doc.send_at, "09:00")
+		saved = make_email_campaign(self.campaign.name, make_lead().name)
+		self.assertEqual(saved.send_at, "09:00")
 
 	def test_status_follows_the_dates(self):
 		email_campaign = make_email_campaign(self.campaign.name, make_lead().name)
@@ -110,7 +114,7 @@ class TestEmailCampaign(FrappeTestCase):
 		email_campaign = make_email_campaign(self.campaign.name, make_lead().name)
 		started_days_ago(email_campaign.name, 2)
 		doc = frappe.get_doc("Email Campaign", email_campaign.name)
-		doc.send_at = "10:30:00"
+		doc.send_at = "10:30"
 		doc.save()
 		self.assertEqual(doc.status, "In Progress")
 

@@ -143,7 +143,7 @@ class TestDailySending(FrappeTestCase):
 		self.assertEqual(frappe.db.get_value("Email Campaign", email_campaign.name, "all_steps_sent"), 1)
 
 	def test_todays_emails_leave_at_the_send_at_time(self):
-		email_campaign = make_email_campaign(make_campaign().name, make_lead().name, send_at="09:30:00")
+		email_campaign = make_email_campaign(make_campaign().name, make_lead().name, send_at="09:30")
 		with self.freeze_time(f"{today()} 00:15:00"):
 			tasks.daily()
 		[queue] = queues_of(email_campaign.name)
