@@ -150,7 +150,8 @@ def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: 
 	"""Every email due today across all candidates, and the Email Campaigns with nothing left.
 
 	An Email Campaign is finished when its last day has come and every recipient has every
-	step done; for an Email Group, "every recipient" is the members subscribed today.
+	step done; for an Email Group, "every recipient" is the members subscribed today. One with
+	no recipient today is never finished: an email address added later must still be served.
 	"""
 	done: dict[tuple[str, str], set[Step]] = {}
 	queued_today: set[tuple[str, str]] = set()
@@ -165,7 +166,8 @@ def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: 
 	for candidate in candidates:
 		ordered = orders.get(candidate.steps) or orders.setdefault(candidate.steps, in_schedule_order(candidate.steps))
 		days_elapsed = (today - candidate.start_date).days
-		finished = bool(ordered) and ordered[-1].send_after_days <= days_elapsed
+		# with nobody to write to (no email yet, everyone unsubscribed) it waits, never finished
+		finished = bool(ordered and candidate.recipients) and ordered[-1].send_after_days <= days_elapsed
 		for recipient in candidate.recipients:
 			key = (candidate.name, recipient.email.strip().lower())
 			recipient_done = done.get(key, set())

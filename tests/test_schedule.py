@@ -111,6 +111,10 @@ def test_plan_marks_finished_only_when_every_step_is_done_for_everyone():
 	assert plan([candidate()], done[:1], later).finished == []
 
 
+def test_plan_without_recipient_today_is_not_finished():
+	assert plan([candidate(recipients=())], [], START + timedelta(days=9)) == schedule.Plan([], [])
+
+
 def test_plan_without_schedule_is_never_finished():
 	assert plan([candidate(steps=())], [], START + timedelta(days=9)).finished == []
 

@@ -211,6 +211,28 @@ class TestDailySending(FrappeTestCase):
 		self.assertEqual([r.status for r in ledger_rows(email_campaign.name)], ["Queued"])
 		self.assertIn(user.name, queues_of(email_campaign.name)[0].sender)
 
+	def test_a_lead_that_lost_its_email_is_reported_once_a_day_and_stops_nobody(self):
+		lead = make_lead()
+		broken = make_email_campaign(make_campaign().name, lead.name)
+		good = make_email_campaign(make_campaign().name, make_lead().name)
+		frappe.db.set_value("Lead", lead.name, "email_id", "")
+		tasks.daily()
+		tasks.daily()
+		self.assertFalse(ledger_rows(broken.name))
+		comments = frappe.get_all(
+			"Comment",
+			filters={"reference_doctype": "Email Campaign", "reference_name": broken.name, "comment_type": "Comment"},
+			pluck="content",
+		)
+		self.assertEqual(len(comments), 1)
+		self.assertIn("has no email address", comments[0])
+		self.assertTrue(frappe.db.exists("Error Log", {"reference_doctype": "Email Campaign", "reference_name": broken.name}))
+		self.assertEqual([r.status for r in ledger_rows(good.name)], ["Queued"])
+
+		frappe.db.set_value("Lead", lead.name, "email_id", f"{frappe.generate_hash(length=8)}@example.com")
+		tasks.daily()
+		self.assertEqual([r.status for r in ledger_rows(broken.name)], ["Queued"])
+
 	def test_nothing_is_sent_before_the_start_date_or_when_unsubscribed(self):
 		later = make_email_campaign(make_campaign().name, make_lead().name, start_date=add_days(today(), 1))
 		unsubscribed = make_email_campaign(make_campaign().name, make_lead().name)
