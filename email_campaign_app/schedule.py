@@ -94,16 +94,16 @@ def due_steps(
 	steps: Iterable[Step],
 	today: date,
 	done: set[Step],
-	last_queued_on: date | None = None,
+	queued_today: bool = False,
 ) -> list[Step]:
 	"""The steps to send to one recipient today.
 
 	A step is due once its day has come and it is not done yet. When days were missed, the
 	recipient gets the earliest missed day's steps now and the later ones on later runs, one
 	schedule day per calendar day: the sequence keeps its order and never arrives as a burst.
-	`last_queued_on` is the day this recipient was last queued an email of this campaign.
+	`queued_today` says this recipient was already queued an email of this campaign today.
 	"""
-	return _due_in_order(in_schedule_order(steps), (today - start_date).days, done, last_queued_on == today)
+	return _due_in_order(in_schedule_order(steps), (today - start_date).days, done, queued_today)
 
 
 def _due_in_order(ordered: tuple[Step, ...], days_elapsed: int, done: set[Step], queued_today: bool) -> list[Step]:

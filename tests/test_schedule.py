@@ -71,14 +71,14 @@ def test_missed_days_are_caught_up_in_order_one_day_at_a_time():
 	three_days_late = START + timedelta(days=3)
 	assert due_steps(START, steps, three_days_late, set()) == [Step("A", 0)]
 	# the same day, once A is queued, B waits for tomorrow
-	assert due_steps(START, steps, three_days_late, {Step("A", 0)}, last_queued_on=three_days_late) == []
+	assert due_steps(START, steps, three_days_late, {Step("A", 0)}, queued_today=True) == []
 	next_day = three_days_late + timedelta(days=1)
-	assert due_steps(START, steps, next_day, {Step("A", 0)}, last_queued_on=three_days_late) == [Step("B", 1)]
+	assert due_steps(START, steps, next_day, {Step("A", 0)}, queued_today=False) == [Step("B", 1)]
 
 
 def test_a_failed_step_is_retried_the_same_day_as_its_siblings():
 	steps = [Step("A", 0), Step("B", 0)]
-	assert due_steps(START, steps, START, {Step("A", 0)}, last_queued_on=START) == [Step("B", 0)]
+	assert due_steps(START, steps, START, {Step("A", 0)}, queued_today=True) == [Step("B", 0)]
 
 
 def candidate(name="EC-1", recipients=("a@example.com",), steps=(Step("A", 0), Step("B", 2))):
