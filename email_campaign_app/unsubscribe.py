@@ -9,8 +9,7 @@ from frappe import _
 from frappe.utils import format_datetime, now_datetime
 
 from email_campaign_app.schedule import UNSUBSCRIBED
-
-LEDGER = "Email Campaign Send Log"
+from email_campaign_app.sending import LEDGER
 
 
 def unsubscribe_address(email_campaign: str, email: str):
