@@ -8,7 +8,7 @@ from frappe.utils import escape_html
 from email_campaign_app import desk, sending, tokens
 from email_campaign_app.unsubscribe import unsubscribe_address
 
-BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is turned away
+BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
 BAD_TOKEN_WINDOW = 10 * 60
 
 
@@ -20,10 +20,9 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 	(`List-Unsubscribe=One-Click`, no cookie, no login).
 	"""
 	use_visitor_language()
-	if too_many_bad_tokens():
-		return show_page(_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429)
 	if not tokens.is_valid_token(sending.get_secret(), email_campaign, email, token):
-		count_bad_token()
+		if count_bad_token() > BAD_TOKEN_LIMIT:
+			return show_page(_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429)
 		return show_page(
 			_("Invalid unsubscribe link"),
 			_("This link is incomplete or was not sent by us, so nothing was changed. Use the link from the email you received, exactly as it is."),
@@ -83,14 +82,13 @@ def bad_token_key(ip: str) -> str:
 	return frappe.cache.make_key(f"email_campaign_app:bad_unsubscribe_token:{ip}")
 
 
-def too_many_bad_tokens() -> bool:
-	return int(frappe.cache.get(bad_token_key(frappe.local.request_ip)) or 0) >= BAD_TOKEN_LIMIT
-
-
-def count_bad_token():
+def count_bad_token() -> int:
+	"""Count a refused token for the visitor's address; valid links are never counted."""
 	key = bad_token_key(frappe.local.request_ip)
-	if frappe.cache.incr(key) == 1:
+	count = frappe.cache.incr(key)
+	if count == 1:
 		frappe.cache.expire(key, BAD_TOKEN_WINDOW)
+	return count
 
 
 @frappe.whitelist(methods=["POST"])

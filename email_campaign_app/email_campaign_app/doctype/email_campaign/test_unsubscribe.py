@@ -127,4 +127,7 @@ class TestUnsubscribe(FrappeTestCase):
 		self.assertEqual(set(codes[: api.BAD_TOKEN_LIMIT]), {400})
 		self.assertEqual(set(codes[api.BAD_TOKEN_LIMIT :]), {429})
 		self.assertEqual(self.status(), "In Progress")
+		# the real recipient, behind the same address, still gets through
+		self.assertEqual(request("POST", good, {"List-Unsubscribe": "One-Click"}).status_code, 200)
+		self.assertEqual(self.status(), "Unsubscribed")
 		frappe.cache.delete(api.bad_token_key("127.0.0.1"))
