@@ -35,7 +35,7 @@ def preview(email_campaign: str, member: str | None = None) -> list[dict]:
 	context = sending.BatchContext(sends)
 	previews = []
 	for send in sends:
-		subject, body = sending.compose(send, context)
+		subject, body, _link = sending.compose(send, context)
 		previews.append(
 			{
 				"email_template": send.step.email_template,
@@ -99,16 +99,10 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 			count((Ledger.status == "Error") | EmailQueue.status.isin(("Error", "Expired"))).as_("failed"),
 			count(Communication.read_by_recipient == 1).as_("opened"),
 		)
+		.where(in_scope(Ledger, filters))
 		.groupby(*keys)
 		.orderby(*keys)
 	)
-	for field in ("email_campaign", "campaign_name"):
-		if filters.get(field):
-			query = query.where(getattr(Ledger, field) == filters[field])
-	if filters.get("from_date"):
-		query = query.where(Ledger.creation >= getdate(filters["from_date"]))
-	if filters.get("to_date"):
-		query = query.where(Ledger.creation < add_days(getdate(filters["to_date"]), 1))
 	rows = query.run(as_dict=True)
 	unsubscribed = unsubscribes_by_step(filters, group_by_campaign)
 	for row in rows:
@@ -117,31 +111,47 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 	return rows
 
 
-def unsubscribes_by_step(filters: dict, group_by_campaign: bool) -> dict[tuple, int]:
-	"""Each unsubscribe counts for the last step its recipient was sent before leaving."""
-	ledger_filters = {"email_queue": ("is", "set")}
+def in_scope(Ledger, filters: dict):
+	"""The ledger rows the filters select."""
+	condition = Ledger.name.isnotnull()
 	for field in ("email_campaign", "campaign_name"):
 		if filters.get(field):
-			ledger_filters[field] = filters[field]
-	sent = frappe.get_all(
-		LEDGER,
-		filters=ledger_filters,
-		fields=["email_campaign", "campaign_name", "recipient_email", "email_template", "send_after_days", "creation"],
-		order_by="creation asc",
+			condition &= getattr(Ledger, field) == filters[field]
+	if filters.get("from_date"):
+		condition &= Ledger.creation >= getdate(filters["from_date"])
+	if filters.get("to_date"):
+		condition &= Ledger.creation < add_days(getdate(filters["to_date"]), 1)
+	return condition
+
+
+def unsubscribes_by_step(filters: dict, group_by_campaign: bool) -> dict[tuple, int]:
+	"""Each unsubscribe counts for the last step its recipient was sent before leaving.
+
+	One query, over the recipients who left only: their emails sent before they left.
+	"""
+	Ledger = frappe.qb.DocType(LEDGER)
+	Unsubscribe = frappe.qb.DocType("Email Unsubscribe")
+	sent_before_leaving = (
+		frappe.qb.from_(Ledger)
+		.join(Unsubscribe)
+		.on(
+			(Unsubscribe.reference_doctype == "Email Campaign")
+			& (Unsubscribe.reference_name == Ledger.email_campaign)
+			& (Unsubscribe.email == Ledger.recipient_email)
+		)
+		.select(Ledger.email_campaign, Ledger.recipient_email, Ledger.campaign_name, Ledger.email_template, Ledger.send_after_days)
+		.where(in_scope(Ledger, filters) & Ledger.email_queue.isnotnull() & (Ledger.creation <= Unsubscribe.creation))
+		.orderby(Ledger.creation)
+		.run(as_dict=True)
 	)
-	if not sent:
-		return {}
-	left = frappe.get_all(
-		"Email Unsubscribe",
-		filters={"reference_doctype": "Email Campaign", "reference_name": ("in", list({r.email_campaign for r in sent}))},
-		fields=["reference_name", "email", "creation"],
-	)
-	left_at = {(row.reference_name, row.email.lower()): row.creation for row in left}
-	last_step = {}
-	for row in sent:
-		key = (row.email_campaign, row.recipient_email.lower())
-		if key in left_at and row.creation <= left_at[key]:
-			last_step[key] = (row.campaign_name if group_by_campaign else None, row.email_template, row.send_after_days)
+	last_step = {
+		(row.email_campaign, row.recipient_email.lower()): (
+			row.campaign_name if group_by_campaign else None,
+			row.email_template,
+			row.send_after_days,
+		)
+		for row in sent_before_leaving  # in creation order: the last one wins
+	}
 	counts: dict[tuple, int] = {}
 	for step in last_step.values():
 		counts[step] = counts.get(step, 0) + 1

@@ -324,9 +324,9 @@ def queue_email(send: schedule.Send, context: BatchContext):
 		ledger.db_set({"status": "Skipped", "error": None})
 		return
 
-	subject, body = compose(send, context)
+	subject, body, unsubscribe_link = compose(send, context)
 	communication = make_communication(send, email_campaign, context, subject, body)
-	with list_unsubscribe_header(unsubscribe_url(send.email_campaign, send.recipient.email)):
+	with list_unsubscribe_header(unsubscribe_link):
 		email_queue = frappe.sendmail(
 			recipients=[send.recipient.email],
 			sender=context.sender_of(email_campaign.sender),
@@ -382,10 +382,12 @@ def ledger_values(send: schedule.Send, status: str, campaign_name: str | None) -
 	}
 
 
-def compose(send: schedule.Send, context: BatchContext) -> tuple[str, str]:
-	"""The subject and body one recipient receives for one step, unsubscribe footer included."""
+def compose(send: schedule.Send, context: BatchContext) -> tuple[str, str, str]:
+	"""The subject and body one recipient receives for one step, unsubscribe footer included,
+	and the unsubscribe link itself (for the List-Unsubscribe header)."""
 	subject, body = render(send.step.email_template, context.document_for(send.recipient))
-	return subject, body + unsubscribe_footer(send.email_campaign, send.recipient.email)
+	link = unsubscribe_url(send.email_campaign, send.recipient.email)
+	return subject, body + unsubscribe_footer(link), link
 
 
 def render(email_template: str, doc: frappe._dict) -> tuple[str, str]:
@@ -478,10 +480,9 @@ def get_secret() -> str:
 	return get_encryption_key()
 
 
-def unsubscribe_footer(email_campaign: str, email: str) -> str:
+def unsubscribe_footer(link: str) -> str:
 	return frappe.render_template(
-		"email_campaign_app/templates/emails/email_campaign_footer.html",
-		{"unsubscribe_url": unsubscribe_url(email_campaign, email)},
+		"email_campaign_app/templates/emails/email_campaign_footer.html", {"unsubscribe_url": link}
 	)
 
 
