@@ -7,7 +7,10 @@ run_browser_tests() {
 	(cd "$app_dir/browser_tests" && npm ci --no-audit --no-fund --silent)
 	(cd "$bench_dir" && bench --site "$site" execute frappe.desk.page.setup_wizard.setup_wizard.setup_complete \
 		--kwargs '{"args": {"language": "English", "country": "France", "timezone": "Europe/Paris", "currency": "EUR", "enable_telemetry": 0}}' >/dev/null)
-	(cd "$bench_dir" && setsid bench --site "$site" serve --port "$port" --noreload >"$app_dir/.venv/serve.log" 2>&1 &)
+	# setsid makes the server the leader of its own process group: stopping that group stops
+	# exactly what this function started (bench and the Python server it runs).
+	(cd "$bench_dir" && exec setsid bench --site "$site" serve --port "$port" --noreload >"$app_dir/.venv/serve.log" 2>&1) &
+	local server_pid=$!
 	local status=0
 	if wait_for curl -sf "http://127.0.0.1:$port/api/method/ping"; then
 		(cd "$app_dir/browser_tests" && BASE_URL="http://127.0.0.1:$port" ADMIN_PASSWORD=admin node --test) || status=$?
@@ -16,6 +19,7 @@ run_browser_tests() {
 		tail -20 "$app_dir/.venv/serve.log" >&2
 		status=1
 	fi
-	pkill -f -- "--site $site serve --port $port" || true
+	kill -- "-$server_pid" 2>/dev/null || true
+	wait "$server_pid" 2>/dev/null || true
 	return "$status"
 }

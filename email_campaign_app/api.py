@@ -6,7 +6,7 @@ from frappe.translate import get_language
 from frappe.utils import escape_html
 
 from email_campaign_app import desk, sending, tokens
-from email_campaign_app.unsubscribe import unsubscribe_address
+from email_campaign_app.unsubscribe import address_of_recipient, unsubscribe_address
 
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
 BAD_TOKEN_WINDOW = 10 * 60
@@ -31,6 +31,13 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 	if not frappe.db.exists("Email Campaign", email_campaign):
 		return show_page(
 			_("Unsubscribed"), _("This email campaign no longer exists: you will not receive its emails."), 200
+		)
+	email = address_of_recipient(email_campaign, email)
+	if not email:
+		return show_page(
+			_("Invalid unsubscribe link"),
+			_("This address does not receive this campaign's emails, so nothing was changed."),
+			400,
 		)
 	if frappe.request.method == "POST":
 		unsubscribe_address(email_campaign, email)

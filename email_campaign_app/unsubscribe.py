@@ -12,6 +12,25 @@ from email_campaign_app.schedule import UNSUBSCRIBED
 from email_campaign_app.sending import LEDGER
 
 
+def address_of_recipient(email_campaign: str, email: str) -> str | None:
+	"""The address, as this Email Campaign knows it, that `email` names (the token check ignores
+	spaces and case, so the action must too); None when the campaign does not send to it.
+
+	That is the Lead's or Contact's email, a member of the Email Group, or an address the
+	ledger sent to (a Lead whose email changed since)."""
+	email = (email or "").strip()
+	if not email:
+		return None
+	campaign = frappe.db.get_value("Email Campaign", email_campaign, ["email_campaign_for", "recipient"], as_dict=True)
+	if campaign.email_campaign_for == "Email Group":
+		known = frappe.db.get_value("Email Group Member", {"email_group": campaign.recipient, "email": email}, "email")
+	else:
+		known = frappe.db.get_value(campaign.email_campaign_for, campaign.recipient, "email_id")
+		known = known if known and known.strip().lower() == email.lower() else None
+	known = known or frappe.db.get_value(LEDGER, {"email_campaign": email_campaign, "recipient_email": email}, "recipient_email")
+	return known.strip() if known else None
+
+
 def unsubscribe_address(email_campaign: str, email: str):
 	"""Unsubscribe `email` from one Email Campaign; doing it twice changes nothing."""
 	filters = {"email": email, "reference_doctype": "Email Campaign", "reference_name": email_campaign}
@@ -23,7 +42,7 @@ def unsubscribe_address(email_campaign: str, email: str):
 def on_email_unsubscribe(doc, method=None):
 	"""Hook: Email Unsubscribe after_insert."""
 	if doc.reference_doctype == "Email Campaign" and doc.reference_name and doc.email:
-		apply_unsubscribe(doc.reference_name, doc.email)
+		apply_unsubscribe(doc.reference_name, doc.email.strip())
 
 
 def apply_unsubscribe(email_campaign: str, email: str):

@@ -217,8 +217,11 @@ class EmailCampaign(Document):
 			)
 
 	def set_status(self):
+		"""Status is computed: what a form or REST call writes to it is ignored, and only an
+		unsubscribe (which writes it directly) sets Unsubscribed."""
+		before = self.get_doc_before_save()
 		self.status = schedule.status_on(
-			getdate(self.start_date), getdate(self.end_date), getdate(today()), self.status
+			getdate(self.start_date), getdate(self.end_date), getdate(today()), before.status if before else None
 		)
 
 	def on_trash(self):

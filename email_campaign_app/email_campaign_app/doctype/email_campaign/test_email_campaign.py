@@ -135,3 +135,41 @@ class TestEmailCampaign(FrappeTestCase):
 		email_campaign = make_email_campaign(self.campaign.name, make_lead().name, start_date=add_days(today(), 1))
 		email_campaign.recipient = make_lead().name
 		email_campaign.save()
+
+
+class TestComputedFieldsOverREST(FrappeTestCase):
+	"""Status, End Date and the sending flag are computed: a REST client cannot set them."""
+
+	def test_a_put_cannot_rewrite_status_end_date_or_the_sending_flag(self):
+		from email_campaign_app.testing import http
+
+		campaign = make_campaign([(make_template().name, 0), (make_template().name, 4)])
+		email_campaign = make_email_campaign(campaign.name, make_lead().name)
+		frappe.db.set_value("Email Campaign", email_campaign.name, "status", "Unsubscribed")
+		path = f"/api/resource/Email Campaign/{email_campaign.name}"
+
+		response = http("PUT", path, json={"status": "In Progress", "end_date": "2099-01-01", "all_steps_sent": 1})
+		self.assertEqual(response.status_code, 200, response.get_data(as_text=True))
+		saved = frappe.get_doc("Email Campaign", email_campaign.name)
+		self.assertEqual(saved.status, "Unsubscribed")
+		self.assertEqual(getdate(saved.end_date), getdate(add_days(today(), 4)))
+		self.assertEqual(saved.all_steps_sent, 0)
+
+		running = make_email_campaign(campaign.name, make_lead().name)
+		http("PUT", f"/api/resource/Email Campaign/{running.name}", json={"status": "Unsubscribed"})
+		self.assertEqual(frappe.db.get_value("Email Campaign", running.name, "status"), "In Progress")
+
+		created = http(
+			"POST",
+			"/api/resource/Email Campaign",
+			json={
+				"campaign_name": campaign.name,
+				"email_campaign_for": "Lead",
+				"recipient": make_lead().name,
+				"sender": "Administrator",
+				"start_date": add_days(today(), 2),
+				"status": "Completed",
+			},
+		)
+		self.assertEqual(created.status_code, 200, created.get_data(as_text=True))
+		self.assertEqual(created.json["data"]["status"], "Scheduled")

@@ -131,3 +131,26 @@ class TestUnsubscribe(FrappeTestCase):
 		self.assertEqual(request("POST", good, {"List-Unsubscribe": "One-Click"}).status_code, 200)
 		self.assertEqual(self.status(), "Unsubscribed")
 		frappe.cache.delete(api.bad_token_key("127.0.0.1"))
+
+	def test_the_address_is_matched_as_the_token_was_checked_spaces_and_capitals_aside(self):
+		member, other = (f"{frappe.generate_hash(length=8)}@example.com" for _ in range(2))
+		group = make_email_group([member, other])
+		email_campaign = make_email_campaign(self.campaign.name, group.name, "Email Group")
+		params = link_params(email_campaign.name, member)
+
+		response = request("POST", {**params, "email": f"  {member.upper()}  "}, {"List-Unsubscribe": "One-Click"})
+		self.assertEqual(response.status_code, 200)
+		self.assertEqual(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": member}, "unsubscribed"), 1)
+		self.assertEqual(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": other}, "unsubscribed"), 0)
+		self.assertTrue(frappe.db.exists("Email Unsubscribe", {"email": member, "reference_name": email_campaign.name}))
+
+		lead_params = link_params(self.email_campaign.name, self.lead.email_id)
+		request("POST", {**lead_params, "email": f" {self.lead.email_id} "}, {"List-Unsubscribe": "One-Click"})
+		self.assertEqual(self.status(), "Unsubscribed")
+
+	def test_a_valid_token_for_an_address_the_campaign_never_sent_to_changes_nothing(self):
+		stranger = f"{frappe.generate_hash(length=8)}@example.com"
+		response = request("POST", link_params(self.email_campaign.name, stranger), {"List-Unsubscribe": "One-Click"})
+		self.assertEqual(response.status_code, 400)
+		self.assertEqual(self.status(), "In Progress")
+		self.assertFalse(frappe.db.exists("Email Unsubscribe", {"reference_name": self.email_campaign.name}))
