@@ -1,5 +1,7 @@
 """What the Desk shows of an Email Campaign: previews, test sends, per-step statistics."""
 
+from datetime import date
+
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Sum
@@ -35,7 +37,7 @@ def preview(email_campaign: str, member: str | None = None) -> list[dict]:
 	context = sending.BatchContext(sends)
 	previews = []
 	for send in sends:
-		subject, body, _link = sending.compose(send, context)
+		subject, body, _link = sending.compose(send, context, test=True)
 		previews.append(
 			{
 				"email_template": send.step.email_template,
@@ -50,7 +52,8 @@ def preview(email_campaign: str, member: str | None = None) -> list[dict]:
 
 
 def send_test_email(email_campaign: str, email_template: str, member: str | None = None):
-	"""Send one step, rendered for the recipient, to the current user only (no ledger, no link).
+	"""Send one step, rendered for the recipient, to the current user only (no ledger, and a
+	test footer instead of the recipient's unsubscribe link).
 
 	Returns the address and the Email Queue."""
 	to = frappe.db.get_value("User", frappe.session.user, "email")
@@ -115,13 +118,33 @@ def in_scope(Ledger, filters: dict):
 	"""The ledger rows the filters select."""
 	condition = Ledger.name.isnotnull()
 	for field in ("email_campaign", "campaign_name"):
-		if filters.get(field):
-			condition &= getattr(Ledger, field) == filters[field]
-	if filters.get("from_date"):
-		condition &= Ledger.creation >= getdate(filters["from_date"])
-	if filters.get("to_date"):
-		condition &= Ledger.creation < add_days(getdate(filters["to_date"]), 1)
+		if value := single_value(filters, field):
+			condition &= getattr(Ledger, field) == value
+	if from_date := date_filter(filters, "from_date"):
+		condition &= Ledger.creation >= from_date
+	if to_date := date_filter(filters, "to_date"):
+		condition &= Ledger.creation < add_days(to_date, 1)
 	return condition
+
+
+def date_filter(filters: dict, field: str) -> date | None:
+	value = single_value(filters, field)
+	if not value:
+		return None
+	if not (parsed := getdate(value)):
+		frappe.throw(_("{0} is not a valid date string.").format(frappe.bold(value)), title=_("Invalid Date"))
+	return parsed
+
+
+def single_value(filters: dict, field: str):
+	"""A filter's one value; a list, an operator or an object is refused (not written into SQL)."""
+	value = filters.get(field)
+	if value and not isinstance(value, (str, date)):
+		frappe.throw(
+			_("The filter {0} takes a single value, not {1}.").format(frappe.bold(field), frappe.bold(type(value).__name__)),
+			title=_("Invalid Filter"),
+		)
+	return value
 
 
 def unsubscribes_by_step(filters: dict, group_by_campaign: bool) -> dict[tuple, int]:

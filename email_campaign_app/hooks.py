@@ -15,6 +15,9 @@ before_uninstall = "email_campaign_app.install.before_uninstall"
 # ---------------
 
 doc_events = {
+	"Email Template": {
+		"validate": "email_campaign_app.rendering.validate_email_template",
+	},
 	"Email Unsubscribe": {
 		"after_insert": "email_campaign_app.unsubscribe.on_email_unsubscribe",
 	},

@@ -18,7 +18,7 @@ from frappe import _
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import escape_html, get_datetime, get_formatted_email, get_url, getdate, now_datetime, today
 
-from email_campaign_app import schedule, tokens
+from email_campaign_app import rendering, schedule, tokens
 
 PERSON_DOCTYPES = ("Lead", "Contact")
 
@@ -382,19 +382,23 @@ def ledger_values(send: schedule.Send, status: str, campaign_name: str | None) -
 	}
 
 
-def compose(send: schedule.Send, context: BatchContext) -> tuple[str, str, str]:
+def compose(send: schedule.Send, context: BatchContext, test: bool = False) -> tuple[str, str, str | None]:
 	"""The subject and body one recipient receives for one step, unsubscribe footer included,
-	and the unsubscribe link itself (for the List-Unsubscribe header)."""
+	and the unsubscribe link itself (for the List-Unsubscribe header).
+
+	A test (a preview, a test email) carries no working link: whoever reads it must not be
+	able to unsubscribe the real recipient."""
 	subject, body = render(send.step.email_template, context.document_for(send.recipient))
-	link = unsubscribe_url(send.email_campaign, send.recipient.email)
+	link = None if test else unsubscribe_url(send.email_campaign, send.recipient.email)
 	return subject, body + unsubscribe_footer(link), link
 
 
 def render(email_template: str, doc: frappe._dict) -> tuple[str, str]:
-	"""Subject and body of a template for `doc`; values from `doc` are escaped in the body."""
+	"""Subject and body of a template for `doc`, in the campaign sandboxed environment; values
+	from `doc` are escaped in the body."""
 	template = frappe.get_cached_doc("Email Template", email_template)
-	subject = frappe.render_template(template.subject, {"doc": doc})
-	body = frappe.render_template(template.response_, {"doc": escaped(doc)})
+	subject = rendering.render(email_template, template.subject, doc)
+	body = rendering.render(email_template, template.response_, escaped(doc))
 	return subject.strip(), body
 
 
@@ -480,7 +484,8 @@ def get_secret() -> str:
 	return get_encryption_key()
 
 
-def unsubscribe_footer(link: str) -> str:
+def unsubscribe_footer(link: str | None) -> str:
+	"""The footer with the recipient's link, or (for a test) a notice in its place."""
 	return frappe.render_template(
 		"email_campaign_app/templates/emails/email_campaign_footer.html", {"unsubscribe_url": link}
 	)

@@ -113,12 +113,66 @@ class TestReliability(FrappeTestCase):
 		tasks.daily()
 		[row] = frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name}, fields=["status", "error"])
 		self.assertEqual(row.status, "Error")
-		self.assertIn("Illegal template", row.error)
+		self.assertIn("cannot be rendered", row.error)
+		self.assertIn("unsafe", row.error)
 		self.assertFalse(queued_recipients(email_campaign.name))
 
 	def test_email_template_with_a_jinja_error_is_refused_on_save(self):
 		with self.assertRaises(frappe.ValidationError):
 			make_template(response="{% if doc.first_name %}unclosed")
+
+
+class TestTemplateSandbox(FrappeTestCase):
+	"""Campaign templates see doc and formatting helpers; never the database nor the site config."""
+
+	READS_THE_AUTH_TABLE = '{{ frappe.db.sql("select name, password from __Auth") }}'
+
+	def setUp(self):
+		ensure_outgoing_email_account()
+
+	def test_a_schedule_whose_template_reads_the_database_is_refused_on_save(self):
+		template = make_template(response=self.READS_THE_AUTH_TABLE)  # other Frappe features may use frappe.*
+		with self.assertRaisesRegex(frappe.ValidationError, "uses frappe, which campaign emails cannot use"):
+			make_campaign([(template.name, 0)])
+		with self.assertRaisesRegex(frappe.ValidationError, "uses conf"):
+			make_campaign([(make_template(subject="{{ conf.db_password }}").name, 0)])
+
+	def test_a_template_of_a_campaign_cannot_be_edited_to_read_the_database(self):
+		template = make_template()
+		make_campaign([(template.name, 0)])
+		template.response = self.READS_THE_AUTH_TABLE
+		with self.assertRaisesRegex(frappe.ValidationError, "uses frappe"):
+			template.save()
+
+	def test_at_send_time_and_in_preview_such_a_template_fails_and_leaks_nothing(self):
+		from email_campaign_app import api
+
+		template = make_template()
+		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, make_lead().name)
+		frappe.db.set_value("Email Template", template.name, "response", self.READS_THE_AUTH_TABLE)  # an older record
+		frappe.clear_document_cache("Email Template", template.name)
+		with self.assertRaisesRegex(frappe.ValidationError, "uses frappe"):
+			api.preview(email_campaign.name)
+		tasks.daily()
+		[row] = frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name}, fields=["status", "error"])
+		self.assertEqual(row.status, "Error")
+		self.assertIn("uses frappe", row.error)
+		self.assertFalse(queued_recipients(email_campaign.name))
+		self.assertFalse(frappe.get_all("Communication", filters={"reference_name": email_campaign.name}))
+		self.assertTrue(frappe.db.exists("Error Log", {"reference_name": email_campaign.name}))
+
+	def test_the_helpers_people_use_in_emails_work(self):
+		template = make_template(
+			subject="{{ _('Hello') }} {{ doc.first_name | upper }}",
+			response="<p>{{ format_date('2026-07-22') }} · {{ fmt_money(1234.5, currency='EUR') }} · {{ doc.company_name or '' }}</p>",
+		)
+		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, make_lead(first_name="Ada").name)
+		from email_campaign_app import api
+
+		[step] = api.preview(email_campaign.name)
+		self.assertEqual(step["subject"], "Hello ADA")
+		self.assertIn("1,234.50", step["body"])
+		self.assertIn(frappe.utils.format_date("2026-07-22"), step["body"])
 
 
 class TestBadInput(FrappeTestCase):

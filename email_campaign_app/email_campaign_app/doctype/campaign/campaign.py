@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import getdate, today
 
-from email_campaign_app import schedule
+from email_campaign_app import rendering, schedule
 
 
 class Campaign(Document):
@@ -38,6 +38,10 @@ class Campaign(Document):
 					_("Row #{0}: Send After (days) must be 0 or more.").format(row.idx),
 					title=_("Invalid Schedule"),
 				)
+		for email_template in {row.email_template for row in self.campaign_schedules if row.email_template}:
+			if frappe.db.exists("Email Template", email_template):  # else Frappe's link check names it
+				template = frappe.get_cached_doc("Email Template", email_template)
+				rendering.validate_template(email_template, template.subject, template.response_)
 		for step in schedule.duplicate_steps(self.get_steps()):
 			frappe.throw(
 				_("Email Template {0} is scheduled twice on day {1}. Remove one of the two rows.").format(

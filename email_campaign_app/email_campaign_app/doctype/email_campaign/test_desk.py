@@ -37,7 +37,9 @@ class TestDesk(FrappeTestCase):
 		self.assertEqual([s["send_after_days"] for s in steps], [0, 3])
 		self.assertEqual([s["subject"] for s in steps], ["Welcome Ada", "Still there, Ada?"])
 		self.assertIn("<p>Hi Ada</p>", steps[0]["body"])
-		self.assertIn("email_campaign_app.api.unsubscribe", steps[0]["body"])
+		# a preview is not the recipient's email: no working unsubscribe link of theirs in it
+		self.assertNotIn("email_campaign_app.api.unsubscribe", steps[0]["body"])
+		self.assertIn("Test email", steps[0]["body"])
 		self.assertEqual(getdate(steps[1]["send_date"]), getdate(add_days(today(), 3)))
 		self.assertFalse(frappe.db.exists(LEDGER, {"email_campaign": email_campaign.name}))
 
@@ -63,6 +65,10 @@ class TestDesk(FrappeTestCase):
 		to, queue = desk.send_test_email(email_campaign.name, self.second.name)
 		self.assertEqual([r.recipient for r in queue.recipients], [to])
 		self.assertIn("Subject: [Test] Still there, Ada?", queue.message)
+		# the tester's copy must not carry the real recipient's link (clicking it would unsubscribe them)
+		self.assertNotIn("email_campaign_app.api.unsubscribe", queue.message)
+		self.assertNotIn("List-Unsubscribe", queue.message)
+		self.assertIn("Test email", queue.message)
 		self.assertFalse(frappe.db.exists(LEDGER, {"email_campaign": email_campaign.name}))
 		with self.assertRaisesRegex(frappe.ValidationError, "not in this campaign's schedule"):
 			api.send_test_email(email_campaign.name, make_template().name)
@@ -102,3 +108,17 @@ class TestDesk(FrappeTestCase):
 	def test_report_refuses_a_reversed_date_range(self):
 		with self.assertRaisesRegex(frappe.ValidationError, "From Date must be before To Date"):
 			performance_report({"from_date": today(), "to_date": add_days(today(), -1)})
+
+	def test_the_report_refuses_filters_it_cannot_use_with_a_clear_error_over_http(self):
+		from email_campaign_app.testing import http
+
+		path = "/api/method/frappe.desk.query_report.run"
+		for filters in (
+			{"campaign_name": ["in", [self.campaign.name]]},
+			{"from_date": ["a"], "to_date": today()},
+			{"from_date": "not a date"},
+		):
+			response = http("GET", path, query_string={"report_name": "Email Campaign Performance", "filters": frappe.as_json(filters)})
+			self.assertEqual(response.status_code, 417, (filters, response.get_data(as_text=True)[:300]))
+		fine = http("GET", path, query_string={"report_name": "Email Campaign Performance", "filters": frappe.as_json({"campaign_name": self.campaign.name})})
+		self.assertEqual(fine.status_code, 200)

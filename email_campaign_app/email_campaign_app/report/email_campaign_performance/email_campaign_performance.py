@@ -4,11 +4,13 @@
 import frappe
 from frappe import _
 
-from email_campaign_app.desk import step_counts
+from email_campaign_app.desk import date_filter, step_counts
+
 
 def execute(filters=None):
 	filters = frappe._dict(filters or {})
-	if filters.from_date and filters.to_date and filters.from_date > filters.to_date:
+	from_date, to_date = date_filter(filters, "from_date"), date_filter(filters, "to_date")
+	if from_date and to_date and from_date > to_date:
 		frappe.throw(_("From Date must be before To Date."))
 	data = step_counts(filters, group_by_campaign=True)
 	return get_columns(), data, None, get_chart(data)

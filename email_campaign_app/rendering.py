@@ -1,0 +1,113 @@
+"""Campaign emails render in a Jinja sandbox of their own.
+
+Frappe's `render_template` gives a template `frappe.db.sql` and the rest of Frappe's safe
+globals: any user who may edit an Email Template could mail themselves (or preview) any table.
+A campaign template sees `doc` (a plain copy of the recipient's values), the formatting
+helpers people use in emails, and nothing that reads the database or the site config.
+"""
+
+from functools import cache, lru_cache
+
+import frappe
+from frappe import _
+from frappe.utils import (
+	add_days,
+	add_months,
+	cint,
+	cstr,
+	date_diff,
+	flt,
+	fmt_money,
+	format_date,
+	format_datetime,
+	format_time,
+	getdate,
+	global_date_format,
+	nowdate,
+	pretty_date,
+	strip_html,
+	today,
+)
+from jinja2 import Template, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+HELPERS = {
+	"_": _,
+	"add_days": add_days,
+	"add_months": add_months,
+	"cint": cint,
+	"cstr": cstr,
+	"date_diff": date_diff,
+	"flt": flt,
+	"fmt_money": fmt_money,
+	"format_date": format_date,
+	"formatdate": format_date,
+	"format_datetime": format_datetime,
+	"format_time": format_time,
+	"getdate": getdate,
+	"global_date_format": global_date_format,
+	"nowdate": nowdate,
+	"pretty_date": pretty_date,
+	"strip_html": strip_html,
+	"today": today,
+}
+
+
+@cache
+def environment() -> SandboxedEnvironment:
+	env = SandboxedEnvironment()
+	env.globals.update(HELPERS)
+	return env
+
+
+def allowed_names() -> set[str]:
+	return {"doc", *environment().globals}
+
+
+@lru_cache(maxsize=512)
+def compile_template(source: str) -> tuple[Template, frozenset[str]]:
+	"""The compiled template and the names it uses that campaign emails do not give it;
+	a syntax error is refused. Cached: a step's template is rendered once per recipient."""
+	env = environment()
+	try:
+		tree = env.parse(source)
+	except TemplateError as error:
+		frappe.throw(_("The template has a syntax error: {0}").format(error), title=_("Invalid Email Template"))
+	forbidden = frozenset(meta.find_undeclared_variables(tree) - allowed_names())
+	return env.from_string(tree), forbidden
+
+
+def validate_template(email_template: str, *sources: str):
+	"""Refuse, with a message that says what to use instead, what a campaign cannot render."""
+	names = set().union(*(compile_template(source or "")[1] for source in sources))
+	if names:
+		frappe.throw(
+			_(
+				"Email Template {0} uses {1}, which campaign emails cannot use. "
+				"Use doc (the recipient) and the formatting helpers: {2}."
+			).format(
+				frappe.bold(email_template),
+				", ".join(sorted(names)),
+				", ".join(sorted(allowed_names() - {"doc"})),
+			),
+			title=_("Invalid Email Template"),
+		)
+
+
+def render(email_template: str, source: str, doc: dict) -> str:
+	"""`source` rendered for `doc`; any failure is a ValidationError naming the template."""
+	validate_template(email_template, source)
+	template, _forbidden = compile_template(source or "")
+	try:
+		return template.render(doc=doc)
+	except Exception as error:
+		frappe.throw(
+			_("Email Template {0} cannot be rendered: {1}").format(frappe.bold(email_template), error),
+			title=_("Invalid Email Template"),
+		)
+
+
+def validate_email_template(doc, method=None):
+	"""Hook (Email Template validate): a template a Campaign sends must stay renderable here."""
+	if frappe.db.exists("Campaign Email Schedule", {"email_template": doc.name, "parenttype": "Campaign"}):
+		validate_template(doc.name, doc.subject, doc.response_)
