@@ -33,5 +33,11 @@ scheduler_events = {
 # Email
 # -----
 
+# Every process that may build or send an email (web workers, RQ jobs: Frappe's queue flush
+# among them) writes List-Unsubscribe on one line; a worker started on a warm site never
+# imports this app otherwise (see email_headers.py).
+before_request = ["email_campaign_app.email_headers.register"]
+before_job = ["email_campaign_app.email_headers.register"]
+
 # Adds the RFC 8058 List-Unsubscribe headers to this app's emails only.
 make_email_body_message = ["email_campaign_app.sending.add_list_unsubscribe_headers"]

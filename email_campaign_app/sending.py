@@ -18,7 +18,7 @@ from frappe import _
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import escape_html, get_datetime, get_formatted_email, get_url, getdate, now_datetime, today
 
-from email_campaign_app import rendering, schedule, tokens
+from email_campaign_app import email_headers, rendering, schedule, tokens
 
 PERSON_DOCTYPES = ("Lead", "Contact")
 
@@ -508,6 +508,7 @@ def add_list_unsubscribe_headers(email):
 	"""Hook `make_email_body_message`: acts only on this app's emails (the flag above)."""
 	url = frappe.flags.get("email_campaign_unsubscribe_url")
 	if url:
+		email_headers.register()  # this process serializes the message next
 		email.set_header("List-Unsubscribe", f"<{url}>")
 		email.set_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 

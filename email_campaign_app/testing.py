@@ -27,7 +27,35 @@ def ensure_outgoing_email_account(smtp_port=2525):
 			}
 		).insert(ignore_permissions=True)
 	frappe.db.set_value("Email Account", {"name": ("!=", OUTBOX)}, "default_outgoing", 0)
-	frappe.db.set_value("Email Account", OUTBOX, "default_outgoing", 1)
+	account = frappe.get_doc("Email Account", OUTBOX)
+	if (account.default_outgoing, int(account.smtp_port or 0)) != (1, smtp_port):
+		account.default_outgoing, account.smtp_port = 1, smtp_port
+		account.save(ignore_permissions=True)  # clears the cached account other processes read
+
+
+def run_worker(queues: str = "short,default,long", timeout: int = 300):
+	"""A real RQ worker in a fresh Python process on this warm site: it runs every job queued,
+	then exits. It starts without bench's CLI, which imports every app's package to look for
+	commands: like Frappe's web workers, it imports this app only where a hook or a job points."""
+	import os
+	import subprocess
+	import sys
+
+	frappe.db.commit()
+	# The module maps and hooks in the cache, as a running site has them.
+	frappe.setup_module_map(include_all_apps=True)
+	frappe.setup_module_map(include_all_apps=False)
+	frappe.get_hooks()
+	start = "import sys; from frappe.utils.background_jobs import start_worker; start_worker(queue=sys.argv[1], burst=True)"
+	return subprocess.run(
+		[sys.executable, "-c", start, queues],
+		cwd=frappe.utils.get_bench_path() + "/sites",
+		env={name: value for name, value in os.environ.items() if name != "CI"},  # CI makes jobs skip SMTP
+		capture_output=True,
+		text=True,
+		timeout=timeout,
+		check=True,
+	)
 
 
 def make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }}</p>", **extra):

@@ -2,8 +2,13 @@ from email.mime.multipart import MIMEMultipart
 from email.parser import Parser
 from email.policy import SMTP
 
-import email_campaign_app  # registers the List-Unsubscribe header class
-from email_campaign_app.email_headers import ListUnsubscribeHeader
+import ast
+from pathlib import Path
+
+from email_campaign_app.email_headers import ListUnsubscribeHeader, register
+
+PACKAGE = Path(__file__).resolve().parent.parent / "email_campaign_app"
+register()
 
 URL = "<https://crm.example.com/api/method/email_campaign_app.api.unsubscribe?email_campaign=MAIL-CAMP-2026-00037&email=ada%40example.com&token=JYpTu5Yamh9fljvHy7kMUhB3gXCu5JQX14JQIuPekxE>"
 
@@ -36,3 +41,14 @@ def test_non_ascii_or_overlong_values_keep_the_standard_folding():
 	message = MIMEMultipart("mixed", policy=SMTP)
 	message["List-Unsubscribe"] = "<https://example.com/" + "é" * 10 + ">"
 	assert "=?utf-8?" in serialized(message)
+
+
+def test_every_process_registers_the_header_through_a_hook_not_an_import():
+	"""A worker started on a warm site never imports the app's package: only hooks reach it."""
+	hooks = {}
+	for node in ast.parse((PACKAGE / "hooks.py").read_text()).body:
+		if isinstance(node, ast.Assign):
+			hooks[node.targets[0].id] = ast.literal_eval(node.value)
+	for hook in ("before_request", "before_job"):
+		assert "email_campaign_app.email_headers.register" in hooks[hook]
+	assert "register" not in (PACKAGE / "__init__.py").read_text()
