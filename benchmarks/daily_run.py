@@ -203,9 +203,9 @@ def clean_up():
 
 
 def find_with_app(names=None):
-	from email_campaign_app import sending
+	from email_campaign_app import planning
 
-	return sending.plan_due_emails(names).sends
+	return planning.plan_due_emails(names).sends
 
 
 def find_with_loop():

@@ -5,7 +5,7 @@ from frappe import _
 from frappe.translate import get_language
 from frappe.utils import escape_html
 
-from email_campaign_app import desk, sending, tokens
+from email_campaign_app import desk, ledger, links, planning, tokens
 from email_campaign_app.unsubscribe import address_of_recipient, unsubscribe_address
 
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
@@ -20,7 +20,7 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 	(`List-Unsubscribe=One-Click`, no cookie, no login).
 	"""
 	use_visitor_language()
-	if not tokens.is_valid_token(sending.get_secret(), email_campaign, email, token):
+	if not tokens.is_valid_token(links.get_secret(), email_campaign, email, token):
 		if count_bad_token() > BAD_TOKEN_LIMIT:
 			return show_page(_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429)
 		return show_page(
@@ -65,7 +65,7 @@ def show_confirmation(email_campaign: str, email: str, token: str):
 		_("Unsubscribe"),
 		_("Do you want to stop receiving the emails of this campaign at {0}?").format(frappe.bold(escape_html(email))),
 		context={
-			"form_action": sending.UNSUBSCRIBE_METHOD,
+			"form_action": links.UNSUBSCRIBE_METHOD,
 			"form_fields": {"email_campaign": email_campaign, "email": email, "token": token},
 			"form_button": _("Unsubscribe"),
 		},
@@ -103,7 +103,7 @@ def send_due_emails_now(email_campaign: str):
 	"""Queue now what the daily job would queue today for this Email Campaign."""
 	frappe.only_for("System Manager")
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
-	due = sending.queue_due_emails([email_campaign])
+	due = planning.queue_due_emails([email_campaign])
 	if due.sends:
 		frappe.msgprint(
 			_("{0} email(s) queued.").format(len(due.sends)), indicator="green", alert=True
@@ -111,6 +111,16 @@ def send_due_emails_now(email_campaign: str):
 	else:
 		frappe.msgprint(_("Nothing is due today for this Email Campaign."), alert=True)
 	return len(due.sends)
+
+
+@frappe.whitelist(methods=["POST"])
+def retry_failed_emails(email_campaign: str):
+	"""Send this Email Campaign's Failed emails again on the next run: a user's explicit choice."""
+	frappe.only_for(("Sales Manager", "System Manager"))
+	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
+	count = ledger.retry_failed(email_campaign)
+	frappe.msgprint(_("{0} failed email(s) will be sent again on the next run.").format(count), alert=True)
+	return count
 
 
 @frappe.whitelist()

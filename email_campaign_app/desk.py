@@ -4,13 +4,14 @@ from datetime import date
 
 import frappe
 from frappe import _
-from frappe.query_builder.functions import Sum
+from frappe.query_builder import Order
+from frappe.query_builder.functions import Count, Sum
 from frappe.utils import add_days, getdate
 from pypika.terms import Case
 
-from email_campaign_app import schedule, sending
+from email_campaign_app import failures, ledger, schedule, sending
 
-LEDGER = sending.LEDGER
+LEDGER = ledger.LEDGER
 
 
 def recipient_for_preview(email_campaign, member: str | None = None) -> schedule.Recipient:
@@ -75,7 +76,8 @@ def send_test_email(email_campaign: str, email_template: str, member: str | None
 
 
 def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
-	"""Per step: emails queued, sent, failed, opened, and recipients who unsubscribed after it.
+	"""Per step: emails queued, sent, failed (for good), retrying, opened, recipients who
+	unsubscribed after it, and the most common reason of the failures.
 
 	`filters` take `email_campaign`, `campaign_name`, `from_date`, `to_date` (ledger creation).
 	"""
@@ -99,7 +101,11 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 			*keys,
 			count(Ledger.email_queue.isnotnull()).as_("queued"),
 			count(EmailQueue.status == "Sent").as_("sent"),
-			count((Ledger.status == "Error") | EmailQueue.status.isin(("Error", "Expired"))).as_("failed"),
+			count(Ledger.status == failures.FAILED).as_("failed"),
+			count(
+				(Ledger.status == failures.ERROR)
+				| ((Ledger.status == "Queued") & EmailQueue.status.isin(("Error", "Expired")))
+			).as_("retrying"),
 			count(Communication.read_by_recipient == 1).as_("opened"),
 		)
 		.where(in_scope(Ledger, filters))
@@ -108,10 +114,30 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 	)
 	rows = query.run(as_dict=True)
 	unsubscribed = unsubscribes_by_step(filters, group_by_campaign)
+	reasons = main_failure_reasons(filters, group_by_campaign)
 	for row in rows:
 		key = (row.get("campaign_name"), row.email_template, row.send_after_days)
 		row.unsubscribed = unsubscribed.get(key, 0)
+		row.failure_reason = reasons.get(key, "")
 	return rows
+
+
+def main_failure_reasons(filters: dict, group_by_campaign: bool) -> dict[tuple, str]:
+	"""Per step, the most common reason its emails Failed, with how many it stopped."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	rows = (
+		frappe.qb.from_(Ledger)
+		.select(Ledger.campaign_name, Ledger.email_template, Ledger.send_after_days, Ledger.error, Count("*").as_("count"))
+		.where(in_scope(Ledger, filters) & (Ledger.status == failures.FAILED))
+		.groupby(Ledger.campaign_name, Ledger.email_template, Ledger.send_after_days, Ledger.error)
+		.orderby(Count("*"), order=Order.desc)
+		.run(as_dict=True)
+	)
+	reasons: dict[tuple, str] = {}
+	for row in rows:  # most common first
+		key = (row.campaign_name if group_by_campaign else None, row.email_template, row.send_after_days)
+		reasons.setdefault(key, f"{row.error or _('Unknown error')} ({row.count})")
+	return reasons
 
 
 def in_scope(Ledger, filters: dict):
@@ -194,7 +220,8 @@ def schedule_view(email_campaign: str) -> list[dict]:
 				"email_template": step.email_template,
 				"send_after_days": step.send_after_days,
 				"send_date": step.send_date(start),
-				**{key: figures.get(key, 0) for key in ("queued", "sent", "failed", "opened", "unsubscribed")},
+				**{key: figures.get(key, 0) for key in ("queued", "sent", "failed", "retrying", "opened", "unsubscribed")},
+				"failure_reason": figures.get("failure_reason", ""),
 			}
 		)
 	return rows

@@ -27,6 +27,7 @@ doc_events = {
 # ---------------
 
 scheduler_events = {
+	"all": ["email_campaign_app.tasks.sync_ledger"],
 	"daily": ["email_campaign_app.tasks.daily"],
 }
 
@@ -40,4 +41,4 @@ before_request = ["email_campaign_app.email_headers.register"]
 before_job = ["email_campaign_app.email_headers.register"]
 
 # Adds the RFC 8058 List-Unsubscribe headers to this app's emails only.
-make_email_body_message = ["email_campaign_app.sending.add_list_unsubscribe_headers"]
+make_email_body_message = ["email_campaign_app.links.add_list_unsubscribe_headers"]

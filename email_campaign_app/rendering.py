@@ -66,20 +66,23 @@ def allowed_names() -> set[str]:
 
 @lru_cache(maxsize=512)
 def compile_template(source: str) -> tuple[Template, frozenset[str]]:
-	"""The compiled template and the names it uses that campaign emails do not give it;
-	a syntax error is refused. Cached: a step's template is rendered once per recipient."""
+	"""The compiled template and the names it uses that campaign emails do not give it.
+	Cached: a step's template is rendered once per recipient."""
 	env = environment()
-	try:
-		tree = env.parse(source)
-	except TemplateError as error:
-		frappe.throw(_("The template has a syntax error: {0}").format(error), title=_("Invalid Email Template"))
+	tree = env.parse(source)
 	forbidden = frozenset(meta.find_undeclared_variables(tree) - allowed_names())
 	return env.from_string(tree), forbidden
 
 
 def validate_template(email_template: str, *sources: str):
-	"""Refuse, with a message that says what to use instead, what a campaign cannot render."""
-	names = set().union(*(compile_template(source or "")[1] for source in sources))
+	"""Refuse, with a message that says what to fix, what a campaign cannot render."""
+	try:
+		names = set().union(*(compile_template(source or "")[1] for source in sources))
+	except TemplateError as error:
+		frappe.throw(
+			_("Email Template {0} has a syntax error: {1}").format(frappe.bold(email_template), error),
+			title=_("Invalid Email Template"),
+		)
 	if names:
 		frappe.throw(
 			_(

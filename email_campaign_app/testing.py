@@ -47,7 +47,7 @@ def run_worker(queues: str = "short,default,long", timeout: int = 300):
 	frappe.setup_module_map(include_all_apps=False)
 	frappe.get_hooks()
 	start = "import sys; from frappe.utils.background_jobs import start_worker; start_worker(queue=sys.argv[1], burst=True)"
-	return subprocess.run(
+	worker = subprocess.run(
 		[sys.executable, "-c", start, queues],
 		cwd=frappe.utils.get_bench_path() + "/sites",
 		env={name: value for name, value in os.environ.items() if name != "CI"},  # CI makes jobs skip SMTP
@@ -56,6 +56,8 @@ def run_worker(queues: str = "short,default,long", timeout: int = 300):
 		timeout=timeout,
 		check=True,
 	)
+	frappe.db.rollback()  # a fresh snapshot: what the worker committed
+	return worker
 
 
 def make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }}</p>", **extra):

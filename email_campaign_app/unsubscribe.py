@@ -8,8 +8,8 @@ import frappe
 from frappe import _
 from frappe.utils import format_datetime, now_datetime
 
+from email_campaign_app.ledger import LEDGER
 from email_campaign_app.schedule import UNSUBSCRIBED
-from email_campaign_app.sending import LEDGER
 
 
 def address_of_recipient(email_campaign: str, email: str) -> str | None:

@@ -6,9 +6,15 @@ site, flushes Frappe's Email Queue to a real SMTP server on 127.0.0.1."""
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from email_campaign_app import sending, tasks
+from email_campaign_app import links, tasks
 from email_campaign_app.smtp_sink import SMTPSink, header_lines
-from email_campaign_app.testing import ensure_outgoing_email_account, make_campaign, make_email_campaign, make_lead, run_worker
+from email_campaign_app.testing import (
+	ensure_outgoing_email_account,
+	make_campaign,
+	make_email_campaign,
+	make_lead,
+	run_worker,
+)
 
 LEDGER = "Email Campaign Send Log"
 
@@ -27,7 +33,7 @@ class TestWhatAWorkerSends(FrappeTestCase):
 			run_worker("short")
 			[message] = [m for m in sink.messages if m.recipients == (lead.email_id,)]
 
-		url = sending.unsubscribe_url(email_campaign.name, lead.email_id)
+		url = links.unsubscribe_url(email_campaign.name, lead.email_id)
 		self.assertEqual(header_lines(message.data, "List-Unsubscribe"), [f"List-Unsubscribe: <{url}>".encode()])
 		self.assertEqual(
 			header_lines(message.data, "List-Unsubscribe-Post"), [b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"]

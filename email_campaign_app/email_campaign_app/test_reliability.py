@@ -14,7 +14,7 @@ import pymysql
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import today
 
-from email_campaign_app import sending, tasks
+from email_campaign_app import planning, sending, tasks
 from email_campaign_app.testing import (
 	ensure_outgoing_email_account,
 	make_campaign,
@@ -64,7 +64,7 @@ class TestReliability(FrappeTestCase):
 	def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(self):
 		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(5)]
 		email_campaign = make_email_campaign(make_campaign().name, make_email_group(members).name, "Email Group")
-		sends = [sending.as_job_arg(s) for s in sending.plan_due_emails([email_campaign.name]).sends]
+		sends = [sending.as_job_arg(s) for s in planning.plan_due_emails([email_campaign.name]).sends]
 		frappe.db.commit()
 
 		worker = multiprocessing.get_context("fork").Process(target=send_slowly_in_a_worker, args=(frappe.local.site, sends))

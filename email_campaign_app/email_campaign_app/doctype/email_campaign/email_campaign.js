@@ -36,6 +36,8 @@ frappe.ui.form.on("Email Campaign", {
 	},
 });
 
+const can_retry = () => frappe.user.has_role("Sales Manager") || frappe.user.has_role("System Manager");
+
 const email_campaign = {
 	member_field(frm) {
 		if (frm.doc.email_campaign_for !== "Email Group") return [];
@@ -137,6 +139,7 @@ const email_campaign = {
 			__("Queued"),
 			__("Sent"),
 			__("Failed"),
+			__("Retrying"),
 			__("Opened"),
 			__("Unsubscribed"),
 		];
@@ -145,14 +148,39 @@ const email_campaign = {
 				<td>${s.send_after_days}</td>
 				<td>${frappe.utils.escape_html(s.email_template)}</td>
 				<td>${frappe.datetime.str_to_user(s.send_date)}</td>
-				<td>${s.queued}</td><td>${s.sent}</td><td>${s.failed}</td>
-				<td>${s.opened}</td><td>${s.unsubscribed}</td>
+				<td>${s.queued}</td><td>${s.sent}</td>
+				<td title="${frappe.utils.escape_html(s.failure_reason)}">${s.failed}</td>
+				<td>${s.retrying}</td><td>${s.opened}</td><td>${s.unsubscribed}</td>
 			</tr>`
 		);
-		frm.get_field("schedule_html").$wrapper.html(`
+		const reasons = steps
+			.filter((s) => s.failed)
+			.map(
+				(s) => `<li>${__("Day {0}", [s.send_after_days])} · ${frappe.utils.escape_html(
+					s.email_template
+				)}: ${frappe.utils.escape_html(s.failure_reason)}</li>`
+			);
+		const $wrapper = frm.get_field("schedule_html").$wrapper;
+		$wrapper.html(`
 			<table class="table table-bordered table-sm email-campaign-schedule">
 				<thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>
 				<tbody>${rows.join("")}</tbody>
-			</table>`);
+			</table>
+			${
+				reasons.length
+					? `<div class="email-campaign-failures text-muted small">
+						<div>${__("Failed for good (main reason, emails):")}</div><ul>${reasons.join("")}</ul>
+					</div>`
+					: ""
+			}`);
+		if (reasons.length && can_retry()) {
+			frm.add_custom_button(__("Retry failed emails"), () =>
+				frappe.call({
+					method: "email_campaign_app.api.retry_failed_emails",
+					args: { email_campaign: frm.doc.name },
+					callback: () => frm.reload_doc(),
+				})
+			);
+		}
 	},
 };

@@ -10,8 +10,15 @@ from frappe.tests.test_api import make_request
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_test_client, today
 
-from email_campaign_app import api, sending, tasks
-from email_campaign_app.testing import ensure_outgoing_email_account, make_campaign, make_email_campaign, make_email_group, make_lead, make_template
+from email_campaign_app import api, links, tasks
+from email_campaign_app.testing import (
+	ensure_outgoing_email_account,
+	make_campaign,
+	make_email_campaign,
+	make_email_group,
+	make_lead,
+	make_template,
+)
 
 LEDGER = "Email Campaign Send Log"
 PATH = "/api/method/email_campaign_app.api.unsubscribe"
@@ -29,7 +36,7 @@ def request(method, query=None, form=None, headers=None):
 
 
 def link_params(email_campaign, email):
-	query = parse_qs(urlparse(sending.unsubscribe_url(email_campaign, email)).query)
+	query = parse_qs(urlparse(links.unsubscribe_url(email_campaign, email)).query)
 	return {key: values[0] for key, values in query.items()}
 
 

@@ -21,6 +21,7 @@ class EmailCampaignSendLog(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		attempts: DF.Int
 		campaign_name: DF.Link | None
 		communication: DF.Link | None
 		email_campaign: DF.Link
@@ -33,7 +34,7 @@ class EmailCampaignSendLog(Document):
 		recipient_name: DF.DynamicLink | None
 		send_after_days: DF.Int
 		send_date: DF.Date | None
-		status: DF.Literal["Queued", "Sent", "Error", "Skipped"]
+		status: DF.Literal["Queued", "Sent", "Error", "Failed", "Skipped"]
 	# end: auto-generated types
 
 	def autoname(self):

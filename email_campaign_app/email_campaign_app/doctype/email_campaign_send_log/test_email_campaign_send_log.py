@@ -9,7 +9,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_datetime, getdate, today
 
-from email_campaign_app import sending, tasks
+from email_campaign_app import links, planning, sending, tasks
 from email_campaign_app.api import send_due_emails_now
 from email_campaign_app.testing import (
 	ensure_outgoing_email_account,
@@ -76,7 +76,7 @@ class TestDailySending(FrappeTestCase):
 		self.assertIn("Dear Ada of Engines", queue.message)
 		self.assertIn("email_campaign_app.api.unsubscribe", queue.message)
 		self.assertIn("List-Unsubscribe-Post: List-Unsubscribe=One-Click", queue.message)
-		url = sending.unsubscribe_url(email_campaign.name, lead.email_id)
+		url = links.unsubscribe_url(email_campaign.name, lead.email_id)
 		self.assertIn(f"List-Unsubscribe: <{url}>\n", queue.message.replace("\r\n", "\n"))
 
 	def test_running_the_job_twice_sends_once(self):
@@ -177,8 +177,9 @@ class TestDailySending(FrappeTestCase):
 
 	def test_a_broken_template_is_logged_and_does_not_stop_the_others(self):
 		broken = make_template()
-		frappe.db.set_value("Email Template", broken.name, "response", "{{ doc.first_name(")
 		bad = make_email_campaign(make_campaign([(broken.name, 0)]).name, make_lead().name)
+		frappe.db.set_value("Email Template", broken.name, "response", "{{ doc.first_name(")  # an older record
+		frappe.clear_document_cache("Email Template", broken.name)
 		good = make_email_campaign(make_campaign().name, make_lead().name)
 
 		tasks.daily()
@@ -260,7 +261,7 @@ class TestDailySending(FrappeTestCase):
 	def test_two_workers_sending_the_same_batch_at_once_send_each_email_once(self):
 		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(6)]
 		email_campaign = make_email_campaign(make_campaign().name, make_email_group(members).name, "Email Group")
-		sends = [sending.as_job_arg(send) for send in sending.plan_due_emails([email_campaign.name]).sends]
+		sends = [sending.as_job_arg(send) for send in planning.plan_due_emails([email_campaign.name]).sends]
 		self.assertEqual(len(sends), 6)
 		frappe.db.commit()
 		site, errors = frappe.local.site, []
@@ -287,3 +288,78 @@ class TestDailySending(FrappeTestCase):
 		self.assertEqual(sorted(r.recipient_email for r in rows), sorted(members))
 		self.assertEqual({r.status for r in rows}, {"Queued"})
 		self.assertEqual(len(queues_of(email_campaign.name)), 6)
+
+
+class TestFailuresEnd(FrappeTestCase):
+	"""A failing email is tried at most three runs, a permanent SMTP refusal once; then it is
+	Failed, with its reason, until a user retries it."""
+
+	def setUp(self):
+		ensure_outgoing_email_account()
+
+	def row(self, email_campaign, email=None):
+		filters = {"email_campaign": email_campaign, **({"recipient_email": email} if email else {})}
+		return frappe.db.get_value(LEDGER, filters, ["status", "attempts", "error"], as_dict=True)
+
+	def test_an_email_that_keeps_failing_is_tried_three_runs_then_never_again_unless_retried(self):
+		from email_campaign_app import api
+
+		broken = make_template()
+		email_campaign = make_email_campaign(make_campaign([(broken.name, 0)]).name, make_lead().name)
+		frappe.db.set_value("Email Template", broken.name, "response", "{{ doc.first_name(")
+		frappe.clear_document_cache("Email Template", broken.name)
+		attempts = []
+		for day in range(5):
+			with self.freeze_time(f"{add_days(today(), day)} 10:00:00"):
+				tasks.daily()
+			row = self.row(email_campaign.name)
+			attempts.append((row.status, row.attempts))
+		self.assertEqual(attempts, [("Error", 1), ("Error", 2), ("Failed", 3), ("Failed", 3), ("Failed", 3)])
+		self.assertIn("has a syntax error", row.error)
+		self.assertEqual(frappe.db.count("Error Log", {"reference_name": email_campaign.name}), 3)
+		self.assertFalse(queues_of(email_campaign.name))
+		[view] = api.get_schedule_view(email_campaign.name)
+		self.assertEqual((view["failed"], view["retrying"]), (1, 0))
+		self.assertIn("has a syntax error", view["failure_reason"])
+
+		frappe.db.set_value("Email Template", broken.name, "response", "<p>Fixed</p>")
+		frappe.clear_document_cache("Email Template", broken.name)
+		tasks.daily()
+		self.assertEqual(self.row(email_campaign.name).status, "Failed")  # fixing is not retrying
+		self.assertEqual(api.retry_failed_emails(email_campaign.name), 1)
+		tasks.daily()
+		self.assertEqual(self.row(email_campaign.name).status, "Queued")
+		self.assertIn("Fixed", queues_of(email_campaign.name)[0].message)
+
+	def test_a_permanent_smtp_refusal_fails_at_once_and_a_passing_one_is_retried(self):
+		from email_campaign_app.smtp_sink import SMTPSink
+		from email_campaign_app.testing import run_worker
+
+		ok, dead, busy = (f"{frappe.generate_hash(length=8)}@example.com" for _ in range(3))
+		replies = {dead: "550 5.1.1 No such user", busy: "451 4.3.0 Try again later"}
+		email_campaign = make_email_campaign(make_campaign().name, make_email_group([ok, dead, busy]).name, "Email Group")
+		with SMTPSink(refuse=replies.get) as sink:
+			ensure_outgoing_email_account(sink.port)
+			self.addCleanup(ensure_outgoing_email_account)
+			tasks.daily()
+			for queue in queues_of(email_campaign.name):
+				frappe.db.set_value("Email Queue", queue.name, "send_after", None)
+			frappe.enqueue("frappe.email.queue.flush", queue="short")
+			run_worker("short")
+			tasks.sync_ledger()
+			for _ in range(3):  # Frappe's own retries of the passing refusal, until it gives up
+				frappe.enqueue("frappe.email.queue.flush", queue="short")
+			run_worker("short")
+			tasks.sync_ledger()
+			refused = [address for address, _reply in sink.refused]
+
+		self.assertEqual(self.row(email_campaign.name, ok).status, "Sent")
+		self.assertEqual(dict(self.row(email_campaign.name, dead)), {"status": "Failed", "attempts": 1, "error": "SMTP 550 5.1.1 No such user"})
+		self.assertEqual(refused.count(dead), 1)  # never tried again: its Email Queue was cancelled
+		self.assertEqual(dict(self.row(email_campaign.name, busy)), {"status": "Error", "attempts": 1, "error": "SMTP 451 4.3.0 Try again later"})
+		self.assertEqual(refused.count(busy), 4)
+
+		with self.freeze_time(f"{add_days(today(), 1)} 10:00:00"):
+			tasks.daily()
+		self.assertEqual(self.row(email_campaign.name, busy).status, "Queued")  # the app's second attempt
+		self.assertEqual(self.row(email_campaign.name, dead).status, "Failed")

@@ -25,8 +25,10 @@ def get_columns():
 		{"fieldname": "queued", "label": _("Queued"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "sent", "label": _("Sent"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "failed", "label": _("Failed"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "retrying", "label": _("Retrying"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "opened", "label": _("Opened"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "unsubscribed", "label": _("Unsubscribed"), "fieldtype": "Int", "width": 110},
+		{"fieldname": "failure_reason", "label": _("Main Failure Reason"), "fieldtype": "Data", "width": 300},
 	]
 
 

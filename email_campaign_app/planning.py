@@ -1,0 +1,196 @@
+"""Finding what is due today across all Email Campaigns, and handing it to workers.
+
+Set-based: a fixed number of queries whatever the number of Email Campaigns, then the core
+(`schedule.plan`) decides; the emails go to RQ workers in batches (see sending.py).
+"""
+
+import hashlib
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Coalesce
+from frappe.utils import getdate, today
+
+from email_campaign_app import schedule
+from email_campaign_app.ledger import LEDGER
+from email_campaign_app.sending import as_job_arg
+
+BATCH_SIZE = 200
+
+
+def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
+	"""Find every email due today and hand them to workers in batches."""
+	unreachable: dict[str, str] = {}
+	due = plan_due_emails(email_campaigns, unreachable)
+	mark_finished(due.finished)
+	for email_campaign, problem in unreachable.items():
+		report_unreachable(email_campaign, problem)
+	frappe.db.commit()
+	for batch in schedule.batches(due.sends, BATCH_SIZE):
+		keys = [send.key for send in batch]
+		frappe.enqueue(
+			"email_campaign_app.sending.send_batch",
+			queue="long",
+			job_id="email_campaign_app:" + hashlib.sha256("".join(keys).encode()).hexdigest()[:32],
+			deduplicate=True,
+			now=frappe.flags.in_test,
+			sends=[as_job_arg(send) for send in batch],
+		)
+	return due
+
+
+def plan_due_emails(email_campaigns: list[str] | None = None, unreachable: dict | None = None) -> schedule.Plan:
+	"""Four queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
+	or Contact, the Email Group members, the schedules, the ledger; then the core decides.
+
+	Email Campaigns whose Lead or Contact is gone or has no email go into `unreachable`."""
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	candidate = (
+		(EmailCampaign.start_date <= today())
+		& (EmailCampaign.status != schedule.UNSUBSCRIBED)
+		& (EmailCampaign.all_steps_sent == 0)
+	)
+	if email_campaigns is not None:
+		candidate &= EmailCampaign.name.isin(email_campaigns or [""])
+	candidates = get_candidates(EmailCampaign, candidate, {} if unreachable is None else unreachable)
+	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate), getdate(today()))
+
+
+def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule.Candidate]:
+	"""Every Email Campaign that may have something to send today, with its steps and recipients."""
+	rows = get_email_campaigns_with_people(EmailCampaign, candidate)
+	members = get_email_group_members(EmailCampaign, candidate)
+	steps = get_steps({row[1] for row in rows})
+	candidates = []
+	for name, campaign_name, email_campaign_for, recipient, start_date, person, email, unsubscribed in rows:
+		recipients = ()
+		if email_campaign_for == "Email Group":
+			recipients = members.get(name, ())
+		elif not person:
+			unreachable[name] = _("{0} {1} no longer exists.").format(_(email_campaign_for), recipient)
+		elif unsubscribed:
+			pass  # they chose to receive nothing
+		elif not email:
+			unreachable[name] = _("{0} {1} has no email address. Set its email address first.").format(
+				_(email_campaign_for), recipient
+			)
+		else:
+			recipients = (schedule.Recipient(email.strip(), email_campaign_for, recipient),)
+		candidates.append(
+			schedule.Candidate(name, getdate(start_date), tuple(steps.get(campaign_name, ())), tuple(recipients))
+		)
+	return candidates
+
+
+def get_email_campaigns_with_people(EmailCampaign, candidate):
+	"""(name, campaign, for, recipient, start date, and the Lead's or Contact's name, email and
+	unsubscribed flag; the three are None for an Email Group or a deleted recipient)."""
+	Lead = frappe.qb.DocType("Lead")
+	Contact = frappe.qb.DocType("Contact")
+	return (
+		frappe.qb.from_(EmailCampaign)
+		.left_join(Lead)
+		.on((EmailCampaign.email_campaign_for == "Lead") & (Lead.name == EmailCampaign.recipient))
+		.left_join(Contact)
+		.on((EmailCampaign.email_campaign_for == "Contact") & (Contact.name == EmailCampaign.recipient))
+		.select(
+			EmailCampaign.name,
+			EmailCampaign.campaign_name,
+			EmailCampaign.email_campaign_for,
+			EmailCampaign.recipient,
+			EmailCampaign.start_date,
+			Coalesce(Lead.name, Contact.name),
+			Coalesce(Lead.email_id, Contact.email_id),
+			Coalesce(Lead.unsubscribed, Contact.unsubscribed),
+		)
+		.where(candidate)
+		.orderby(EmailCampaign.start_date)
+		.orderby(EmailCampaign.name)
+		.run()
+	)
+
+
+def get_email_group_members(EmailCampaign, candidate) -> dict[str, list[schedule.Recipient]]:
+	Member = frappe.qb.DocType("Email Group Member")
+	rows = (
+		frappe.qb.from_(EmailCampaign)
+		.join(Member)
+		.on((EmailCampaign.email_campaign_for == "Email Group") & (Member.email_group == EmailCampaign.recipient))
+		.select(EmailCampaign.name, Member.email)
+		.where(candidate & (Member.unsubscribed == 0) & Member.email.isnotnull() & (Member.email != ""))
+		.orderby(Member.creation)
+		.run()
+	)
+	members: dict[str, list[schedule.Recipient]] = {}
+	for email_campaign, email in rows:
+		members.setdefault(email_campaign, []).append(schedule.Recipient(email.strip()))
+	return members
+
+
+def get_steps(campaigns: set[str]) -> dict[str, list[schedule.Step]]:
+	steps: dict[str, list[schedule.Step]] = {}
+	if not campaigns:
+		return steps
+	for row in frappe.get_all(
+		"Campaign Email Schedule",
+		filters={"parenttype": "Campaign", "parent": ("in", list(campaigns))},
+		fields=["parent", "email_template", "send_after_days"],
+		order_by="send_after_days asc, idx asc",
+	):
+		steps.setdefault(row.parent, []).append(schedule.Step(row.email_template, row.send_after_days or 0))
+	return steps
+
+
+def get_ledger(EmailCampaign, candidate) -> list[schedule.LedgerEntry]:
+	"""The candidates' ledger rows that need no more sending (rows in Error are retried)."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	rows = (
+		frappe.qb.from_(Ledger)
+		.join(EmailCampaign)
+		.on(Ledger.email_campaign == EmailCampaign.name)
+		.select(
+			Ledger.email_campaign,
+			Ledger.email_template,
+			Ledger.send_after_days,
+			Ledger.recipient_email,
+			(Ledger.queued_on == today()).as_("queued_today"),  # an int is cheaper to read than a date
+		)
+		.where(candidate & (Ledger.status != "Error"))
+		.run()
+	)
+	return [
+		schedule.LedgerEntry(email_campaign, schedule.Step(email_template, send_after_days or 0), email, bool(queued_today))
+		for email_campaign, email_template, send_after_days, email, queued_today in rows
+	]
+
+
+def report_unreachable(email_campaign: str, problem: str):
+	"""Say once a day, in the Error Log and on the Email Campaign, why nothing can be sent."""
+	message = _("Nothing can be sent today: {0}").format(problem)
+	already_said = frappe.db.exists(
+		"Comment",
+		{
+			"reference_doctype": "Email Campaign",
+			"reference_name": email_campaign,
+			"comment_type": "Comment",
+			"content": message,
+			"creation": (">=", today()),
+		},
+	)
+	if already_said:
+		return
+	frappe.log_error(
+		title=_("Email Campaign {0}: {1}").format(email_campaign, problem),
+		message=message,
+		reference_doctype="Email Campaign",
+		reference_name=email_campaign,
+	)
+	frappe.get_doc("Email Campaign", email_campaign).add_comment("Comment", message)
+
+
+def mark_finished(email_campaigns: list[str]):
+	if email_campaigns:
+		EmailCampaign = frappe.qb.DocType("Email Campaign")
+		frappe.qb.update(EmailCampaign).set(EmailCampaign.all_steps_sent, 1).where(
+			EmailCampaign.name.isin(email_campaigns)
+		).run()
