@@ -1,8 +1,7 @@
+import ast
 from email.mime.multipart import MIMEMultipart
 from email.parser import Parser
 from email.policy import SMTP
-
-import ast
 from pathlib import Path
 
 from email_campaign_app.email_headers import ListUnsubscribeHeader, register
