@@ -33,24 +33,34 @@ def ensure_outgoing_email_account(smtp_port=2525):
 		account.save(ignore_permissions=True)  # clears the cached account other processes read
 
 
+def warm_cache():
+	"""The module maps and hooks in the cache, as a running site has them."""
+	frappe.setup_module_map(include_all_apps=True)
+	frappe.setup_module_map(include_all_apps=False)  # what jobs read
+	frappe.get_hooks()
+
+
+def worker_environment() -> dict:
+	"""This process's environment without CI, which makes Frappe's jobs skip SMTP."""
+	import os
+
+	return {name: value for name, value in os.environ.items() if name != "CI"}
+
+
 def run_worker(queues: str = "short,default,long", timeout: int = 300):
 	"""A real RQ worker in a fresh Python process on this warm site: it runs every job queued,
 	then exits. It starts without bench's CLI, which imports every app's package to look for
 	commands: like Frappe's web workers, it imports this app only where a hook or a job points."""
-	import os
 	import subprocess
 	import sys
 
 	frappe.db.commit()
-	# The module maps and hooks in the cache, as a running site has them.
-	frappe.setup_module_map(include_all_apps=True)
-	frappe.setup_module_map(include_all_apps=False)
-	frappe.get_hooks()
+	warm_cache()
 	start = "import sys; from frappe.utils.background_jobs import start_worker; start_worker(queue=sys.argv[1], burst=True)"
 	worker = subprocess.run(
 		[sys.executable, "-c", start, queues],
 		cwd=frappe.utils.get_bench_path() + "/sites",
-		env={name: value for name, value in os.environ.items() if name != "CI"},  # CI makes jobs skip SMTP
+		env=worker_environment(),
 		capture_output=True,
 		text=True,
 		timeout=timeout,
