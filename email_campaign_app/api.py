@@ -5,7 +5,7 @@ from frappe import _
 from frappe.translate import get_language
 from frappe.utils import escape_html
 
-from email_campaign_app import desk, sending, tokens
+from email_campaign_app import desk, permissions, sending, tokens
 from email_campaign_app.unsubscribe import unsubscribe_address
 
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
@@ -94,7 +94,7 @@ def count_bad_token() -> int:
 @frappe.whitelist(methods=["POST"])
 def send_due_emails_now(email_campaign: str):
 	"""Queue now what the daily job would queue today for this Email Campaign."""
-	frappe.only_for("System Manager")
+	permissions.check_is_manager()
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
 	due = sending.queue_due_emails([email_campaign])
 	if due.sends:
@@ -108,13 +108,17 @@ def send_due_emails_now(email_campaign: str):
 
 @frappe.whitelist()
 def preview(email_campaign: str, member: str | None = None):
-	frappe.get_doc("Email Campaign", email_campaign).check_permission("read")
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	doc.check_permission("read")
+	permissions.check_can_read_recipient(doc, member)
 	return desk.preview(email_campaign, member)
 
 
 @frappe.whitelist(methods=["POST"])
 def send_test_email(email_campaign: str, email_template: str, member: str | None = None):
-	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	doc.check_permission("write")
+	permissions.check_can_read_recipient(doc, member)
 	to, _email_queue = desk.send_test_email(email_campaign, email_template, member)
 	frappe.msgprint(_("Test email sent to {0}.").format(to), indicator="green", alert=True)
 	return to

@@ -9,6 +9,7 @@ app_license = "mit"
 # ------------
 
 before_install = "email_campaign_app.install.before_install"
+after_install = "email_campaign_app.install.after_install"
 before_uninstall = "email_campaign_app.install.before_uninstall"
 
 # Document Events
