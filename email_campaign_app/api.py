@@ -5,7 +5,7 @@ from frappe import _
 from frappe.translate import get_language
 from frappe.utils import escape_html
 
-from email_campaign_app import desk, permissions, sending, tokens
+from email_campaign_app import desk, enrolment, permissions, sending, tokens
 from email_campaign_app.unsubscribe import unsubscribe_address
 
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
@@ -128,3 +128,28 @@ def send_test_email(email_campaign: str, email_template: str, member: str | None
 def get_schedule_view(email_campaign: str):
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("read")
 	return desk.schedule_view(email_campaign)
+
+
+@frappe.whitelist(methods=["POST"])
+def add_to_email_campaign(
+	doctype: str,
+	names: str | list,
+	campaign_name: str,
+	start_date: str,
+	send_at: str = "09:00",
+	sender: str | None = None,
+):
+	"""Lead and Contact lists, Actions > Add to Email Campaign: one Email Campaign per record.
+
+	Up to 50 records answer {"summary": …}; more run in a background job that reports its
+	progress and sends the summary as a realtime event: the answer is then {"queued": count}."""
+	frappe.has_permission("Email Campaign", "create", throw=True)
+	enrolment.check_doctype(doctype)
+	frappe.has_permission(doctype, "read", throw=True)
+	values = {
+		"campaign_name": campaign_name,
+		"start_date": start_date,
+		"send_at": send_at,
+		"sender": sender or frappe.session.user,
+	}
+	return enrolment.add_to_email_campaign(doctype, list(frappe.parse_json(names)), values)

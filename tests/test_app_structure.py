@@ -35,7 +35,7 @@ FRAPPE_DOCTYPES = {
 	"Email Queue Recipient": {"recipient", "status"},
 	"Email Template": {"name", "subject", "response", "response_html", "use_html"},
 	"Email Unsubscribe": {"email", "reference_doctype", "reference_name"},
-	"User": {"name", "enabled", "email"},
+	"User": {"name", "enabled", "email", "api_key"},
 }
 STANDARD_FIELDS = {"name", "owner", "creation", "modified", "modified_by", "idx", "parent", "parenttype", "parentfield", "docstatus"}
 

@@ -380,6 +380,24 @@ class TestPermissionsOverHTTP(FrappeTestCase):
 			)
 		self.assertTrue(frappe.db.exists(LEDGER, {"email_campaign": email_campaign.name}))
 
+	def test_bulk_enrolment(self):
+		leads = [make_lead().name, make_lead().name]
+		args = {
+			"doctype": "Lead",
+			"names": leads,
+			"campaign_name": self.campaign.name,
+			"start_date": frappe.utils.today(),
+		}
+		self.assert_status(self.desk_user.method("add_to_email_campaign", **args), 403)
+		self.assert_status(
+			self.sales_user.method("add_to_email_campaign", **{**args, "sender": SALES_MANAGER}), 403
+		)
+		self.assertEqual(self.count_email_campaigns(), 0)
+		answer = self.sales_user.method("add_to_email_campaign", **args)
+		self.assert_status(answer, 200)
+		self.assertEqual(len(answer.json["message"]["summary"]["created"]), 2)
+		self.assertEqual(self.count_email_campaigns(), 2)
+
 	def test_a_shared_email_campaign_does_not_leak_its_lead(self):
 		email_campaign = make_email_campaign(self.campaign.name, self.lead.name)
 		share_with_desk_user(self, "Email Campaign", email_campaign.name, write=1)
