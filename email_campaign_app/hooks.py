@@ -36,6 +36,15 @@ doc_events = {
 	"Email Unsubscribe": {
 		"after_insert": "email_campaign_app.unsubscribe.on_email_unsubscribe",
 	},
+	# Campaign enrolment rules
+	"Lead": {
+		"before_save": "email_campaign_app.enrolment_rules.remember_rules_matched",
+		"on_update": "email_campaign_app.enrolment_rules.enrol_by_rules",
+	},
+	"Contact": {
+		"before_save": "email_campaign_app.enrolment_rules.remember_rules_matched",
+		"on_update": "email_campaign_app.enrolment_rules.enrol_by_rules",
+	},
 }
 
 # Scheduled Tasks

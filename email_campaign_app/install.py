@@ -23,7 +23,14 @@ def after_install():
 	permissions.grant_core_permissions()
 
 
-APP_DOCTYPES = ("Campaign", "Campaign Email Schedule", "Email Campaign", "Email Campaign Send Log", "Lead")
+APP_DOCTYPES = (
+	"Campaign",
+	"Campaign Email Schedule",
+	"Campaign Enrolment Rule",
+	"Email Campaign",
+	"Email Campaign Send Log",
+	"Lead",
+)
 # Records of other apps that point at this app's documents: cleared, so their history stays.
 REFERENCES_TO_CLEAR = {
 	"Communication": ("reference_doctype", "reference_name"),
