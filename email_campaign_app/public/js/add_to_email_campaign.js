@@ -72,7 +72,7 @@ email_campaign_app.show_enrolment_summary = function (summary) {
 		message,
 		indicator: failed.length ? "orange" : "green",
 	});
-	if (cur_list && cur_list.doctype === summary.doctype) cur_list.refresh();
+	if (window.cur_list && window.cur_list.doctype === summary.doctype) window.cur_list.refresh();
 };
 
 if (!email_campaign_app.listening_for_enrolments) {
