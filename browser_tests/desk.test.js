@@ -170,8 +170,19 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 		const text = await summary.innerText();
 		assert.match(text, /3 Email Campaign\(s\) created/);
 		assert.match(text, new RegExp(`Skipped, no email address: ${without_email.name}`));
-		if (SCREENSHOTS) await user_page.screenshot({ path: `${SCREENSHOTS}/bulk_enrolment.png` });
+		if (SCREENSHOTS) {
+			await user_page.waitForTimeout(500); // the dialog's fade-in
+			await user_page.screenshot({ path: `${SCREENSHOTS}/bulk_enrolment.png` });
+		}
 		await user_page.keyboard.press("Escape");
+
+		// the Lead's form counts its Email Campaign in the dashboard
+		await user_page.goto(`${BASE_URL}/app/lead/${leads[0].name}`);
+		const link = user_page.locator('.form-dashboard .document-link[data-doctype="Email Campaign"] .count');
+		await user_page.waitForFunction(
+			() => document.querySelector('.form-dashboard .document-link[data-doctype="Email Campaign"] .count')?.innerText.trim() === "1"
+		);
+		assert.equal((await link.innerText()).trim(), "1");
 
 		await user_page.goto(`${BASE_URL}/app/email-campaign?campaign_name=${encodeURIComponent(campaign.name)}`);
 		await user_page.waitForFunction(() => document.querySelectorAll(".list-row-container").length === 3);

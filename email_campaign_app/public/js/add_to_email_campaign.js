@@ -56,7 +56,11 @@ email_campaign_app.add_to_email_campaign = function (listview) {
 
 email_campaign_app.show_enrolment_summary = function (summary) {
 	const line = (count, text) => (count ? `<li>${text}</li>` : "");
-	const names = (list) => list.map((name) => frappe.utils.escape_html(name)).join(", ");
+	const SHOWN = 20;
+	const names = (list) => {
+		const shown = list.slice(0, SHOWN).map((name) => frappe.utils.escape_html(name)).join(", ");
+		return list.length > SHOWN ? __("{0} and {1} more", [shown, list.length - SHOWN]) : shown;
+	};
 	const skipped = summary.skipped;
 	const failed = Object.entries(summary.failed);
 	const message = `<ul class="email-campaign-enrolment-summary">
