@@ -109,3 +109,90 @@ test("a user builds a campaign and an email campaign from the Desk", async () =>
 	assert.match(await pill.getAttribute("class"), /\borange\b/);
 	await shot("email_campaign_list");
 });
+
+test("a Sales User adds Leads to an Email Campaign from the Lead list", async () => {
+	// what the Sales Manager prepared: a Campaign, and a Sales User to work with it
+	const template = `Bulk ${suffix}`;
+	await call("frappe.client.insert", {
+		doc: { doctype: "Email Template", name: template, subject: "Hello {{ doc.first_name }}", response: "<p>Hello</p>" },
+	});
+	const campaign = await call("frappe.client.insert", {
+		doc: { doctype: "Campaign", campaign_name: `Bulk ${suffix}`, campaign_schedules: [{ email_template: template, send_after_days: 0 }] },
+	});
+	const sales_user = { email: `sales.${suffix}@example.com`, password: `Sales-${suffix}-Pw!2026` };
+	await call("frappe.client.insert", {
+		doc: {
+			doctype: "User",
+			email: sales_user.email,
+			first_name: "Sales",
+			new_password: sales_user.password,
+			send_welcome_email: 0,
+			roles: [{ role: "Sales User" }],
+		},
+	});
+	const company_name = `Bulk Leads ${suffix}`;
+	const leads = [];
+	for (const [i, email_id] of ["ada", "grace", "alan", ""].entries()) {
+		const doc = { doctype: "Lead", first_name: `Lead${i}`, company_name, email_id: email_id && `${email_id}.${suffix}@example.com` };
+		leads.push(await call("frappe.client.insert", { doc }));
+	}
+	const without_email = leads[3];
+
+	// the Sales User, in a browser of their own
+	const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+	const user_page = await context.newPage();
+	user_page.setDefaultTimeout(20000);
+	try {
+		await user_page.goto(`${BASE_URL}/login`);
+		await user_page.fill("#login_email", sales_user.email);
+		await user_page.fill("#login_password", sales_user.password);
+		await user_page.click(".btn-login");
+		await user_page.waitForURL(/\/app/);
+
+		await user_page.goto(`${BASE_URL}/app/lead?company_name=${encodeURIComponent(company_name)}`);
+		const rows = user_page.locator(".list-row-container .list-row-checkbox");
+		await user_page.waitForFunction(() => document.querySelectorAll(".list-row-container .list-row-checkbox").length === 4);
+		for (let i = 0; i < 4; i++) await rows.nth(i).check();
+		await user_page.click(".actions-btn-group > button");
+		await user_page.click(".actions-btn-group .dropdown-menu :text('Add to Email Campaign')");
+
+		const dialog = user_page.locator(".modal:visible");
+		await dialog.locator('input[data-fieldname="campaign_name"]').click();
+		await dialog.locator('input[data-fieldname="campaign_name"]').fill(campaign.name);
+		const option = user_page.locator('ul[role="listbox"]:visible [role="option"]', { hasText: campaign.name }).first();
+		await option.waitFor({ state: "visible" });
+		await option.click();
+		assert.equal(await dialog.locator('input[data-fieldname="sender"]').count(), 0, "a Sales User cannot choose another sender");
+		await dialog.locator(".btn-primary", { hasText: "Add 4 record(s)" }).click();
+
+		const summary = user_page.locator(".msgprint .email-campaign-enrolment-summary");
+		await summary.waitFor();
+		const text = await summary.innerText();
+		assert.match(text, /3 Email Campaign\(s\) created/);
+		assert.match(text, new RegExp(`Skipped, no email address: ${without_email.name}`));
+		if (SCREENSHOTS) {
+			await user_page.waitForTimeout(500); // the dialog's fade-in
+			await user_page.screenshot({ path: `${SCREENSHOTS}/bulk_enrolment.png` });
+		}
+		await user_page.keyboard.press("Escape");
+
+		// the Lead's form counts its Email Campaign in the dashboard
+		await user_page.goto(`${BASE_URL}/app/lead/${leads[0].name}`);
+		const link = user_page.locator('.form-dashboard .document-link[data-doctype="Email Campaign"] .count');
+		await user_page.waitForFunction(
+			() => document.querySelector('.form-dashboard .document-link[data-doctype="Email Campaign"] .count')?.innerText.trim() === "1"
+		);
+		assert.equal((await link.innerText()).trim(), "1");
+
+		await user_page.goto(`${BASE_URL}/app/email-campaign?campaign_name=${encodeURIComponent(campaign.name)}`);
+		await user_page.waitForFunction(() => document.querySelectorAll(".list-row-container").length === 3);
+		const email_campaigns = await user_page.evaluate(
+			(campaign_name) => frappe.db.get_list("Email Campaign", { filters: { campaign_name }, fields: ["recipient", "sender"] }),
+			campaign.name
+		);
+		assert.deepEqual(email_campaigns.map((e) => e.recipient).sort(), leads.slice(0, 3).map((l) => l.name).sort());
+		assert.ok(email_campaigns.every((e) => e.sender === sales_user.email), "the Sales User sends as themselves");
+	} finally {
+		await context.close();
+	}
+});

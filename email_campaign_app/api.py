@@ -5,7 +5,7 @@ from frappe import _
 from frappe.translate import get_language
 from frappe.utils import escape_html
 
-from email_campaign_app import desk, ledger, links, planning, tokens
+from email_campaign_app import desk, enrolment, ledger, links, permissions, planning, tokens
 from email_campaign_app.unsubscribe import address_of_recipient, unsubscribe_address
 
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
@@ -101,7 +101,7 @@ def count_bad_token() -> int:
 @frappe.whitelist(methods=["POST"])
 def send_due_emails_now(email_campaign: str):
 	"""Queue now what the daily job would queue today for this Email Campaign."""
-	frappe.only_for("System Manager")
+	permissions.check_is_manager()
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
 	due = planning.queue_due_emails([email_campaign])
 	if due.sends:
@@ -116,7 +116,7 @@ def send_due_emails_now(email_campaign: str):
 @frappe.whitelist(methods=["POST"])
 def retry_failed_emails(email_campaign: str):
 	"""Send this Email Campaign's Failed emails again on the next run: a user's explicit choice."""
-	frappe.only_for(("Sales Manager", "System Manager"))
+	permissions.check_is_manager()
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
 	count = ledger.retry_failed(email_campaign)
 	frappe.msgprint(_("{0} failed email(s) will be sent again on the next run.").format(count), alert=True)
@@ -125,13 +125,17 @@ def retry_failed_emails(email_campaign: str):
 
 @frappe.whitelist()
 def preview(email_campaign: str, member: str | None = None):
-	frappe.get_doc("Email Campaign", email_campaign).check_permission("read")
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	doc.check_permission("read")
+	permissions.check_can_read_recipient(doc, member)
 	return desk.preview(email_campaign, member)
 
 
 @frappe.whitelist(methods=["POST"])
 def send_test_email(email_campaign: str, email_template: str, member: str | None = None):
-	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	doc.check_permission("write")
+	permissions.check_can_read_recipient(doc, member)
 	to, _email_queue = desk.send_test_email(email_campaign, email_template, member)
 	frappe.msgprint(_("Test email sent to {0}.").format(to), indicator="green", alert=True)
 	return to
@@ -141,3 +145,28 @@ def send_test_email(email_campaign: str, email_template: str, member: str | None
 def get_schedule_view(email_campaign: str):
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("read")
 	return desk.schedule_view(email_campaign)
+
+
+@frappe.whitelist(methods=["POST"])
+def add_to_email_campaign(
+	doctype: str,
+	names: str | list,
+	campaign_name: str,
+	start_date: str,
+	send_at: str = "09:00",
+	sender: str | None = None,
+):
+	"""Lead and Contact lists, Actions > Add to Email Campaign: one Email Campaign per record.
+
+	Up to 50 records answer {"summary": …}; more run in a background job that reports its
+	progress and sends the summary as a realtime event: the answer is then {"queued": count}."""
+	frappe.has_permission("Email Campaign", "create", throw=True)
+	enrolment.check_doctype(doctype)
+	frappe.has_permission(doctype, "read", throw=True)
+	values = {
+		"campaign_name": campaign_name,
+		"start_date": start_date,
+		"send_at": send_at,
+		"sender": sender or frappe.session.user,
+	}
+	return enrolment.add_to_email_campaign(doctype, list(frappe.parse_json(names)), values)

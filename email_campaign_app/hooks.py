@@ -9,7 +9,25 @@ app_license = "mit"
 # ------------
 
 before_install = "email_campaign_app.install.before_install"
+after_install = "email_campaign_app.install.after_install"
 before_uninstall = "email_campaign_app.install.before_uninstall"
+
+# Desk
+# ----
+
+# Actions > Add to Email Campaign in the Lead and Contact lists
+doctype_list_js = {
+	"Lead": "public/js/add_to_email_campaign.js",
+	"Contact": "public/js/add_to_email_campaign.js",
+}
+# Create > Email Campaign, and the dashboard's "+", on Lead and Contact forms
+doctype_js = {
+	"Lead": "public/js/email_campaign_person.js",
+	"Contact": "public/js/email_campaign_person.js",
+}
+override_doctype_dashboards = {
+	"Contact": "email_campaign_app.enrolment.contact_dashboard",
+}
 
 # Document Events
 # ---------------
@@ -20,6 +38,15 @@ doc_events = {
 	},
 	"Email Unsubscribe": {
 		"after_insert": "email_campaign_app.unsubscribe.on_email_unsubscribe",
+	},
+	# Campaign enrolment rules
+	"Lead": {
+		"before_save": "email_campaign_app.enrolment_rules.remember_rules_matched",
+		"on_update": "email_campaign_app.enrolment_rules.enrol_by_rules",
+	},
+	"Contact": {
+		"before_save": "email_campaign_app.enrolment_rules.remember_rules_matched",
+		"on_update": "email_campaign_app.enrolment_rules.enrol_by_rules",
 	},
 }
 

@@ -1,6 +1,8 @@
 import frappe
 from frappe import _
 
+from email_campaign_app import permissions
+
 # Each of these apps ships its own Campaign, Email Campaign and Lead doctypes.
 CONFLICTING_APPS = ("erpnext",)
 
@@ -17,7 +19,18 @@ def before_install():
 			)
 
 
-APP_DOCTYPES = ("Campaign", "Campaign Email Schedule", "Email Campaign", "Email Campaign Send Log", "Lead")
+def after_install():
+	permissions.grant_core_permissions()
+
+
+APP_DOCTYPES = (
+	"Campaign",
+	"Campaign Email Schedule",
+	"Campaign Enrolment Rule",
+	"Email Campaign",
+	"Email Campaign Send Log",
+	"Lead",
+)
 # Records of other apps that point at this app's documents: cleared, so their history stays.
 REFERENCES_TO_CLEAR = {
 	"Communication": ("reference_doctype", "reference_name"),
@@ -47,3 +60,4 @@ def before_uninstall():
 	for doctype, doctype_field in REFERENCES_TO_DELETE.items():
 		frappe.db.delete(doctype, {doctype_field: ("in", APP_DOCTYPES)})
 	frappe.db.delete("Scheduled Job Type", {"method": ("like", "email_campaign_app.%")})
+	permissions.revoke_core_permissions()

@@ -26,16 +26,16 @@ FRAPPE_DOCTYPES = {
 	"Comment": {"reference_doctype", "reference_name", "comment_type", "content"},
 	"Communication": {"reference_doctype", "reference_name", "subject", "sender", "recipients", "email_template", "read_by_recipient"},
 	"Communication Link": {"link_doctype", "link_name"},
-	"Error Log": {"reference_doctype", "reference_name"},
+	"Error Log": {"reference_doctype", "reference_name", "error", "method"},
 	"Contact": {"name", "email_id", "unsubscribed", "first_name"},
 	"DocType": {"name"},
 	"Email Group": {"name"},
 	"Email Group Member": {"email_group", "email", "unsubscribed"},
-	"Email Queue": {"name", "status", "reference_doctype", "reference_name", "sender", "message", "communication", "send_after"},
+	"Email Queue": {"name", "status", "error", "retry", "reference_doctype", "reference_name", "sender", "message", "communication", "send_after", "priority"},
 	"Email Queue Recipient": {"recipient", "status"},
 	"Email Template": {"name", "subject", "response", "response_html", "use_html"},
 	"Email Unsubscribe": {"email", "reference_doctype", "reference_name"},
-	"User": {"name", "enabled", "email"},
+	"User": {"name", "enabled", "email", "api_key"},
 }
 STANDARD_FIELDS = {"name", "owner", "creation", "modified", "modified_by", "idx", "parent", "parenttype", "parentfield", "docstatus"}
 
@@ -59,7 +59,7 @@ def fieldnames(doctype):
 
 def test_the_expected_doctypes_exist():
 	assert set(APP_DOCTYPES) == {
-		"Campaign", "Campaign Email Schedule", "Lead", "Email Campaign", "Email Campaign Send Log",
+		"Campaign", "Campaign Email Schedule", "Campaign Enrolment Rule", "Lead", "Email Campaign", "Email Campaign Send Log",
 	}  # fmt: skip
 
 

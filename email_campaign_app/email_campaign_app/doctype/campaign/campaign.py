@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import getdate, today
 
-from email_campaign_app import rendering, schedule
+from email_campaign_app import enrolment_rules, rendering, schedule
 
 
 class Campaign(Document):
@@ -21,15 +21,20 @@ class Campaign(Document):
 		from email_campaign_app.email_campaign_app.doctype.campaign_email_schedule.campaign_email_schedule import (
 			CampaignEmailSchedule,
 		)
+		from email_campaign_app.email_campaign_app.doctype.campaign_enrolment_rule.campaign_enrolment_rule import (
+			CampaignEnrolmentRule,
+		)
 
 		campaign_name: DF.Data
 		campaign_schedules: DF.Table[CampaignEmailSchedule]
 		description: DF.Text | None
+		enrolment_rules: DF.Table[CampaignEnrolmentRule]
 	# end: auto-generated types
 
 	def validate(self):
 		self.validate_schedule()
 		self.sort_schedule_by_day()
+		enrolment_rules.validate_rules(self)
 
 	def validate_schedule(self):
 		for row in self.campaign_schedules:

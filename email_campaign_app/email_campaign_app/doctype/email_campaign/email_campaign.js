@@ -8,6 +8,8 @@ frappe.ui.form.on("Email Campaign", {
 			return { filters: { unsubscribed: 0 } };
 		});
 		frm.set_query("sender", () => ({ filters: { enabled: 1, user_type: "System User" } }));
+		// a Sales User sends as themselves (the server refuses another sender)
+		frm.set_df_property("sender", "read_only", !email_campaign.is_manager());
 	},
 
 	email_campaign_for(frm) {
@@ -22,7 +24,7 @@ frappe.ui.form.on("Email Campaign", {
 		frm.add_custom_button(__("Preview"), () => email_campaign.preview(frm));
 		frm.add_custom_button(__("Send test email"), () => email_campaign.send_test(frm));
 		const running = frm.doc.status === "In Progress";
-		if (running && frappe.user.has_role("System Manager")) {
+		if (running && email_campaign.is_manager()) {
 			frm.add_custom_button(__("Send due emails now"), () => {
 				frappe.call({
 					method: "email_campaign_app.api.send_due_emails_now",
@@ -39,6 +41,10 @@ frappe.ui.form.on("Email Campaign", {
 const can_retry = () => frappe.user.has_role("Sales Manager") || frappe.user.has_role("System Manager");
 
 const email_campaign = {
+	is_manager() {
+		return frappe.user.has_role(["Sales Manager", "System Manager"]);
+	},
+
 	member_field(frm) {
 		if (frm.doc.email_campaign_for !== "Email Group") return [];
 		return [

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import getdate, today
 
-from email_campaign_app import schedule
+from email_campaign_app import permissions, schedule
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
 REQUIRED = ("campaign_name", "email_campaign_for", "recipient", "sender", "start_date")
@@ -178,6 +178,7 @@ class EmailCampaign(Document):
 			)
 
 	def validate_sender(self):
+		self.validate_sender_is_self()
 		enabled, email = frappe.db.get_value("User", self.sender, ["enabled", "email"]) or (0, None)
 		if not enabled:
 			frappe.throw(
@@ -191,6 +192,20 @@ class EmailCampaign(Document):
 				_("Sender {0} has no email address. Set the user's email or choose another sender.").format(
 					frappe.bold(self.sender)
 				),
+				title=_("Invalid Sender"),
+			)
+
+	def validate_sender_is_self(self):
+		"""A Sales User sends as themselves; managers and the app's own code (enrolment rules a
+		manager set up) may choose another sender."""
+		if self.flags.ignore_permissions or not (self.is_new() or self.has_value_changed("sender")):
+			return
+		if self.sender != frappe.session.user and not permissions.is_manager():
+			frappe.throw(
+				_("You can only send as yourself: set Sender to {0}, or ask a Sales Manager to choose another sender.").format(
+					frappe.bold(frappe.session.user)
+				),
+				frappe.PermissionError,
 				title=_("Invalid Sender"),
 			)
 

@@ -1,6 +1,8 @@
 # Copyright (c) 2026, email_campaign_app developers and contributors
 # For license information, please see license.txt
 
+import frappe
+from frappe import _
 from frappe.model.document import Document
 
 from email_campaign_app import schedule
@@ -36,6 +38,22 @@ class EmailCampaignSendLog(Document):
 		send_date: DF.Date | None
 		status: DF.Literal["Queued", "Sent", "Error", "Failed", "Skipped"]
 	# end: auto-generated types
+
+	def validate(self):
+		self.refuse_unless_the_app_does_it(
+			_("The Email Campaign Send Log records what was sent: its rows cannot be created or changed by hand.")
+		)
+
+	def on_trash(self):
+		self.refuse_unless_the_app_does_it(
+			_("The Email Campaign Send Log records what was sent: deleting a row would send its email again. Delete the Email Campaign instead.")
+		)
+
+	def refuse_unless_the_app_does_it(self, message: str):
+		"""Only the app's own code writes the ledger (with ignore_permissions). Frappe lets
+		Administrator past every role permission, so the refusal lives in the controller."""
+		if not self.flags.ignore_permissions:
+			frappe.throw(message, frappe.PermissionError, title=_("Not Permitted"))
 
 	def autoname(self):
 		step = schedule.Step(self.email_template, self.send_after_days)

@@ -1,0 +1,100 @@
+// Lead and Contact lists: Actions > Add to Email Campaign creates one Email Campaign per
+// selected record (hooks.py doctype_list_js adds this file to both lists).
+frappe.provide("email_campaign_app");
+
+email_campaign_app.is_manager = () => frappe.user.has_role(["Sales Manager", "System Manager"]);
+
+email_campaign_app.add_to_email_campaign = function (listview) {
+	const doctype = listview.doctype;
+	const names = listview.get_checked_items(true);
+	if (!names.length) return;
+	frappe.model.with_doctype("Email Campaign", () => {
+		const send_at = frappe.meta.get_docfield("Email Campaign", "send_at");
+		const dialog = new frappe.ui.Dialog({
+			title: __("Add to Email Campaign"),
+			fields: [
+				{ fieldname: "campaign_name", fieldtype: "Link", options: "Campaign", label: __("Campaign"), reqd: 1 },
+				{ fieldname: "start_date", fieldtype: "Date", label: __("Start Date"), reqd: 1, default: frappe.datetime.get_today() },
+				{ fieldname: "send_at", fieldtype: "Select", label: __("Send At"), options: send_at.options, default: send_at.default, reqd: 1 },
+				{
+					fieldname: "sender",
+					fieldtype: "Link",
+					options: "User",
+					label: __("Sender"),
+					reqd: 1,
+					default: frappe.session.user,
+					read_only: !email_campaign_app.is_manager(),
+					get_query: () => ({ filters: { enabled: 1, user_type: "System User" } }),
+				},
+			],
+			primary_action_label: __("Add {0} record(s)", [names.length]),
+			primary_action(values) {
+				frappe
+					.call({
+						method: "email_campaign_app.api.add_to_email_campaign",
+						args: { doctype, names, ...values },
+						freeze: true,
+						freeze_message: __("Adding to Email Campaign…"),
+					})
+					.then(({ message }) => {
+						dialog.hide();
+						listview.clear_checked_items();
+						if (message.summary) {
+							email_campaign_app.show_enrolment_summary(message.summary);
+						} else {
+							frappe.show_alert({
+								message: __("{0} records are being added in the background. You will see the summary here when it is done.", [message.queued]),
+								indicator: "blue",
+							});
+						}
+					});
+			},
+		});
+		dialog.show();
+	});
+};
+
+email_campaign_app.show_enrolment_summary = function (summary) {
+	const line = (count, text) => (count ? `<li>${text}</li>` : "");
+	const SHOWN = 20;
+	const names = (list) => {
+		const shown = list.slice(0, SHOWN).map((name) => frappe.utils.escape_html(name)).join(", ");
+		return list.length > SHOWN ? __("{0} and {1} more", [shown, list.length - SHOWN]) : shown;
+	};
+	const skipped = summary.skipped;
+	const failed = Object.entries(summary.failed);
+	const message = `<ul class="email-campaign-enrolment-summary">
+		<li class="created">${__("{0} Email Campaign(s) created for Campaign {1}.", [summary.created.length, frappe.utils.escape_html(summary.campaign_name)])}</li>
+		${line(skipped.no_email.length, __("Skipped, no email address: {0}", [names(skipped.no_email)]))}
+		${line(skipped.unsubscribed.length, __("Skipped, unsubscribed: {0}", [names(skipped.unsubscribed)]))}
+		${line(skipped.running.length, __("Skipped, already running this Campaign: {0}", [names(skipped.running)]))}
+		${line(skipped.not_permitted.length, __("Skipped, not found or not yours to read: {0}", [names(skipped.not_permitted)]))}
+		${failed.map(([name, error]) => `<li>${__("Not added, {0}: {1}", [frappe.utils.escape_html(name), frappe.utils.escape_html(error)])}</li>`).join("")}
+	</ul>`;
+	frappe.msgprint({
+		title: __("Add to Email Campaign"),
+		message,
+		indicator: failed.length ? "orange" : "green",
+	});
+	if (window.cur_list && window.cur_list.doctype === summary.doctype) window.cur_list.refresh();
+};
+
+if (!email_campaign_app.listening_for_enrolments) {
+	email_campaign_app.listening_for_enrolments = true;
+	frappe.realtime.on("email_campaign_app_enrolment_done", email_campaign_app.show_enrolment_summary);
+}
+
+for (const doctype of ["Lead", "Contact"]) {
+	const settings = (frappe.listview_settings[doctype] = frappe.listview_settings[doctype] || {});
+	if (settings.email_campaign_app_actions) continue;
+	settings.email_campaign_app_actions = true;
+	const onload = settings.onload;
+	settings.onload = function (listview) {
+		if (onload) onload.call(this, listview);
+		if (frappe.model.can_create("Email Campaign")) {
+			listview.page.add_actions_menu_item(__("Add to Email Campaign"), () =>
+				email_campaign_app.add_to_email_campaign(listview)
+			);
+		}
+	};
+}
