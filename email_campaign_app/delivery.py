@@ -3,14 +3,17 @@
 Frappe's flush sends at most 500 emails every few minutes and opens an SMTP connection per
 email; a batch's delivery job sends its emails at once, on one connection per Email Account,
 as Frappe's Newsletter does. Each email still goes through EmailQueue.send, which owns the
-status, the retries, the error text and the Sent folder. What this job does not send (an email
-due later today, a worker stopped midway) Frappe's flush sends.
+status, the retries, the error text and the Sent folder; then the ledger is synced for these
+emails. What this job does not send (an email due later today, a worker stopped midway)
+Frappe's flush sends.
 """
 
 from contextlib import suppress
 
 import frappe
 from frappe.utils import now_datetime
+
+from email_campaign_app import ledger
 
 
 def send_email_queues(email_queues: list[str]):
@@ -25,6 +28,9 @@ def send_email_queues(email_queues: list[str]):
 	for smtp_server in smtp_servers.values():
 		with suppress(Exception):
 			smtp_server.quit()
+	# the ledger says at once what left, and a permanent refusal is not retried by Frappe
+	ledger.sync_ledger_with_email_queue(email_queues)
+	frappe.db.commit()
 
 
 def due_now(email_queues: list[str]) -> list[str]:

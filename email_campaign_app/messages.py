@@ -77,7 +77,10 @@ def quoted_printable(text: str) -> str:
 
 
 class StepMessage:
-	"""A step's email for one sender, built once; `for_recipient` personalises it."""
+	"""A step's email for one sender, built once; `for_recipient` personalises it.
+
+	What is built is kept in the site's cache for a day: each batch runs in a fresh work horse
+	of its own, and CSS inlining is most of the cost of building."""
 
 	def __init__(self, email_template: str, sender: str):
 		template = frappe.get_cached_doc("Email Template", email_template)
@@ -85,17 +88,25 @@ class StepMessage:
 		self.email_template, self.sender = email_template, sender
 		self.subject = template.subject
 		self.source = (template.response_ or "") + links.unsubscribe_footer("{{ unsubscribe_url }}")
+		key = f"email_campaign_app:step_message:{email_template}:{template.modified}:{sender}:{frappe.local.lang}"
+		built = frappe.cache.get_value(key, expires=True) or self.build()
+		frappe.cache.set_value(key, built, expires_in_sec=24 * 3600)
+		self.built_once = built["skeleton"] is not None
+		if self.built_once:
+			self.body, _forbidden = rendering.compile_template(built["body"])
+			self.text, _forbidden = rendering.compile_template(built["text"])
+			self.skeleton = built["skeleton"]
+
+	def build(self) -> dict:
+		"""The template and the wrapper, CSS-inlined together; no skeleton when that moved Jinja."""
 		protected, constructs = protect(self.source)
-		html = get_formatted_html(email_template, f"{BODY_START}{protected}{BODY_END}", sender=sender)
+		html = get_formatted_html(self.email_template, f"{BODY_START}{protected}{BODY_END}", sender=self.sender)
 		prefix, start, rest = html.partition(BODY_START)
 		inlined, end, suffix = rest.partition(BODY_END)
 		body = restore(inlined, constructs) if start and end else None
 		text = restore(to_markdown(prefix + inlined + suffix), constructs) if body else None
-		self.built_once = text is not None
-		if self.built_once:
-			self.body, _forbidden = rendering.compile_template(body)
-			self.text, _forbidden = rendering.compile_template(text)
-			self.skeleton = self.build_skeleton(prefix, suffix)
+		skeleton = self.build_skeleton(prefix, suffix) if text is not None else None
+		return {"body": body, "text": text, "skeleton": skeleton}
 
 	def build_skeleton(self, prefix: str, suffix: str) -> str:
 		"""The MIME message through Frappe's EMail, with a slot for every personal part."""

@@ -14,7 +14,7 @@ import pymysql
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import today
 
-from email_campaign_app import planning, sending, tasks
+from email_campaign_app import planning, sending, tasks, writing
 from email_campaign_app.testing import (
 	ensure_outgoing_email_account,
 	make_campaign,
@@ -87,14 +87,14 @@ class TestReliability(FrappeTestCase):
 		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(4)]
 		email_campaign = make_email_campaign(make_campaign().name, make_email_group(members).name, "Email Group")
 		unlucky = members[1]
-		real_write = sending.write_email_queues
+		real_write = writing.write_email_queues
 
 		def lock_timeout_with_one(emails):
 			if unlucky in [email.send.recipient.email for email in emails]:
 				raise pymysql.err.OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
 			return real_write(emails)
 
-		with patch("email_campaign_app.sending.write_email_queues", side_effect=lock_timeout_with_one):
+		with patch("email_campaign_app.writing.write_email_queues", side_effect=lock_timeout_with_one):
 			tasks.daily()
 		statuses = ledger_statuses(email_campaign.name)
 		self.assertEqual(statuses.pop(unlucky), "Error")
