@@ -222,8 +222,9 @@ def start_processes(site: str) -> list[subprocess.Popen]:
 	frappe.db.set_single_value("System Settings", "enable_scheduler", 1)
 	frappe.db.commit()
 	python = [sys.executable, "-m", "frappe.utils.bench_helper", "frappe"]
+	log = open("/tmp/group_send_worker.log", "w")
 	return [
-		subprocess.Popen([*python, "worker"], cwd=sites, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
+		subprocess.Popen([*python, "worker"], cwd=sites, stdout=log, stderr=subprocess.STDOUT, start_new_session=True),
 		subprocess.Popen([*python, "schedule"], cwd=sites, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
 	]
 
@@ -253,11 +254,13 @@ def run_production(sink, members, run, site):
 		transactional_at = time.perf_counter()
 		done = wait_for(sink, f"app.{run}.", members, 3600)
 		results["app"] = {"end to end": done - started}
-		sent = wait_for(sink, "transactional", 1, 600)
-		results["transactional wait"] = sent - transactional_at
-		results["app emails left after the transactional one"] = sum(
-			1 for m in sink.messages[next(i for i, m in enumerate(sink.messages) if "transactional@example.com" in m.recipients) :] if m.recipients[0].startswith(f"app.{run}.")
-		)
+		sent = wait_for(sink, "transactional", 1, 300)
+		arrived = [i for i, m in enumerate(sink.messages) if "transactional@example.com" in m.recipients]
+		if arrived:
+			results["transactional email: seconds from queued to sent (Frappe's flush)"] = sent - transactional_at
+			results["campaign emails sent after it"] = sum(1 for m in sink.messages[arrived[0] :] if m.recipients[0].startswith(f"app.{run}."))
+		else:
+			results["transactional email"] = "not sent within 5 minutes (no flush from the scheduler)"
 		started = time.perf_counter()
 		frappe.get_doc("Newsletter", newsletter.name).send_emails()
 		frappe.db.commit()
