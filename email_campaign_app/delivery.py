@@ -3,9 +3,10 @@
 Frappe's flush sends at most 500 emails every few minutes and opens an SMTP connection per
 email; a batch is sent at once, on one connection per Email Account, as Frappe's Newsletter
 does. Each email goes through Frappe's SendMailContext, which owns the status, the retries,
-the error text and the Sent folder, with one change: an email without attachments is sent as
-stored. (Frappe re-parses every message to add attachments; for ours that only re-serializes
-it, a third of the cost of sending.) Then the ledger is synced for these emails. What is not
+the error text and the Sent folder, with two changes: an email without attachments is sent as
+stored (Frappe re-parses every message to add attachments; for ours that only re-serializes
+it, a third of the cost of sending), and its recipient's status is committed with the Email
+Queue's. Then the ledger is synced for these emails. What is not
 sent here (an email due later today, a worker stopped midway) Frappe's flush sends.
 """
 
@@ -62,6 +63,12 @@ class AsStoredSendContext(SendMailContext):
 		if self.queue_doc.attachments_list:
 			return super().include_attachments(message)
 		return safe_encode(message)
+
+	def update_recipient_status_to_sent(self, recipient):
+		"""Committed with the Email Queue's own status, when the context closes (a campaign
+		email has one recipient: a commit of its own would only cost a round trip)."""
+		self.sent_to_atleast_one_recipient = True
+		recipient.update_db(status="Sent")
 
 
 def send(queue, smtp_server):
