@@ -50,8 +50,8 @@ class Email(NamedTuple):
 class StepMessage:
 	"""A step's email for one sender, built once; `for_recipient` personalises it.
 
-	What is built is kept in the site's cache for a day: each batch runs in a fresh work horse
-	of its own, and CSS inlining is most of the cost of building."""
+	What is built is kept in the site's cache for an hour (an edited template has a new key):
+	each batch runs in a fresh work horse of its own, and CSS inlining is most of the cost."""
 
 	def __init__(self, email_template: str, sender: str):
 		template = frappe.get_cached_doc("Email Template", email_template)
@@ -61,7 +61,7 @@ class StepMessage:
 		self.source = (template.response_ or "") + links.unsubscribe_footer("{{ unsubscribe_url }}")
 		key = f"email_campaign_app:step_message:{email_template}:{template.modified}:{sender}:{frappe.local.lang}"
 		built = frappe.cache.get_value(key, expires=True) or self.build()
-		frappe.cache.set_value(key, built, expires_in_sec=24 * 3600)
+		frappe.cache.set_value(key, built, expires_in_sec=3600)
 		self.built_once = built["skeleton"] is not None
 		if self.built_once:
 			self.body, _forbidden = rendering.compile_template(built["body"])
