@@ -9,7 +9,7 @@ from frappe.query_builder.functions import Count, Sum
 from frappe.utils import add_days, getdate
 from pypika.terms import Case
 
-from email_campaign_app import failures, ledger, schedule, sending
+from email_campaign_app import failures, ledger, pausing, schedule, sending
 
 LEDGER = ledger.LEDGER
 
@@ -33,8 +33,8 @@ def preview(email_campaign: str, member: str | None = None) -> list[dict]:
 	doc = frappe.get_doc("Email Campaign", email_campaign)
 	recipient = recipient_for_preview(doc, member)
 	steps = schedule.in_schedule_order(doc.get_steps())
-	start = getdate(doc.start_date)
-	sends = [schedule.Send(doc.name, step, recipient, step.send_date(start)) for step in steps]
+	start, calendar = getdate(doc.start_date), doc.get_calendar()
+	sends = [schedule.Send(doc.name, step, recipient, step.send_date(start, calendar)) for step in steps]
 	context = sending.BatchContext(sends)
 	previews = []
 	for send in sends:
@@ -211,7 +211,8 @@ def schedule_view(email_campaign: str) -> list[dict]:
 	"""Each step of the Email Campaign with its planned date and, once sent, its counts."""
 	doc = frappe.get_doc("Email Campaign", email_campaign)
 	counts = {(r.email_template, r.send_after_days): r for r in step_counts({"email_campaign": doc.name})}
-	start = getdate(doc.start_date)
+	start, calendar = getdate(doc.start_date), doc.get_calendar()
+	dates = pausing.send_dates(doc)  # the real dates of what is left, catch-up included
 	rows = []
 	for step in schedule.in_schedule_order(doc.get_steps()):
 		figures = counts.get((step.email_template, step.send_after_days), {})
@@ -219,7 +220,7 @@ def schedule_view(email_campaign: str) -> list[dict]:
 			{
 				"email_template": step.email_template,
 				"send_after_days": step.send_after_days,
-				"send_date": step.send_date(start),
+				"send_date": dates.get(step.send_after_days, step.send_date(start, calendar)),
 				**{key: figures.get(key, 0) for key in ("queued", "sent", "failed", "retrying", "opened", "unsubscribed")},
 				"failure_reason": figures.get("failure_reason", ""),
 			}

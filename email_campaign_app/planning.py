@@ -14,6 +14,7 @@ from frappe.utils import getdate, today
 from email_campaign_app import schedule
 from email_campaign_app.ledger import LEDGER
 from email_campaign_app.sending import as_job_arg
+from email_campaign_app.sending_days import Calendar
 
 BATCH_SIZE = 200
 
@@ -47,7 +48,7 @@ def plan_due_emails(email_campaigns: list[str] | None = None, unreachable: dict 
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
 	candidate = (
 		(EmailCampaign.start_date <= today())
-		& (EmailCampaign.status != schedule.UNSUBSCRIBED)
+		& EmailCampaign.status.notin(schedule.KEPT_STATUSES)  # Unsubscribed, Paused
 		& (EmailCampaign.all_steps_sent == 0)
 	)
 	if email_campaigns is not None:
@@ -62,7 +63,7 @@ def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule
 	members = get_email_group_members(EmailCampaign, candidate)
 	steps = get_steps({row[1] for row in rows})
 	candidates = []
-	for name, campaign_name, email_campaign_for, recipient, start_date, person, email, unsubscribed in rows:
+	for name, campaign_name, email_campaign_for, recipient, start_date, person, email, unsubscribed, shift in rows:
 		recipients = ()
 		if email_campaign_for == "Email Group":
 			recipients = members.get(name, ())
@@ -77,14 +78,17 @@ def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule
 		else:
 			recipients = (schedule.Recipient(email.strip(), email_campaign_for, recipient),)
 		candidates.append(
-			schedule.Candidate(name, getdate(start_date), tuple(steps.get(campaign_name, ())), tuple(recipients))
+			schedule.Candidate(
+				name, getdate(start_date), tuple(steps.get(campaign_name, ())), tuple(recipients), Calendar(shift=shift or 0)
+			)
 		)
 	return candidates
 
 
 def get_email_campaigns_with_people(EmailCampaign, candidate):
 	"""(name, campaign, for, recipient, start date, and the Lead's or Contact's name, email and
-	unsubscribed flag; the three are None for an Email Group or a deleted recipient)."""
+	unsubscribed flag; the three are None for an Email Group or a deleted recipient; the days
+	pauses shifted it by)."""
 	Lead = frappe.qb.DocType("Lead")
 	Contact = frappe.qb.DocType("Contact")
 	return (
@@ -102,6 +106,7 @@ def get_email_campaigns_with_people(EmailCampaign, candidate):
 			Coalesce(Lead.name, Contact.name),
 			Coalesce(Lead.email_id, Contact.email_id),
 			Coalesce(Lead.unsubscribed, Contact.unsubscribed),
+			EmailCampaign.shifted_days,
 		)
 		.where(candidate)
 		.orderby(EmailCampaign.start_date)

@@ -125,6 +125,8 @@ def queue_email(send: schedule.Send, context: BatchContext):
 	email_campaign = context.email_campaigns.get(send.email_campaign)
 	if not email_campaign:
 		return  # deleted since the plan was made
+	if email_campaign.status == schedule.PAUSED:
+		return  # planned again after the resume
 	ledger = claim(send, email_campaign.campaign_name)
 	if not ledger:
 		return

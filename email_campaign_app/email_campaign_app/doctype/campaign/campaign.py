@@ -7,6 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import getdate, today
 
 from email_campaign_app import enrolment_rules, rendering, schedule
+from email_campaign_app.sending_days import Calendar
 
 
 class Campaign(Document):
@@ -65,6 +66,10 @@ class Campaign(Document):
 			schedule.Step(row.email_template, row.send_after_days or 0) for row in self.campaign_schedules
 		]
 
+	def get_calendar(self) -> Calendar:
+		"""The days its "send after" counts."""
+		return Calendar()
+
 	def on_update(self):
 		self.update_running_email_campaigns()
 
@@ -75,11 +80,16 @@ class Campaign(Document):
 			return
 		running = frappe.get_all(
 			"Email Campaign",
-			filters={"campaign_name": self.name, "status": ("in", ("Scheduled", "In Progress"))},
-			fields=["name", "start_date", "status"],
+			filters={
+				"campaign_name": self.name,
+				"status": ("in", (schedule.SCHEDULED, schedule.IN_PROGRESS, schedule.PAUSED)),
+			},
+			fields=["name", "start_date", "status", "shifted_days", "catch_up_until"],
 		)
+		calendar = self.get_calendar()
 		for row in running:
-			end_date = schedule.end_date(getdate(row.start_date), days)
+			end_date = schedule.end_date(getdate(row.start_date), days, calendar.shifted(row.shifted_days or 0))
+			end_date = max(end_date, getdate(row.catch_up_until or end_date))
 			frappe.db.set_value(
 				"Email Campaign",
 				row.name,

@@ -9,6 +9,7 @@ frappe.listview_settings["Email Campaign"] = {
 			"In Progress": "orange",
 			Completed: "green",
 			Unsubscribed: "red",
+			Paused: "yellow",
 		};
 		return [__(doc.status), colors[doc.status] || "gray", "status,=," + doc.status];
 	},
