@@ -14,7 +14,8 @@ from frappe.utils import getdate, today
 from email_campaign_app import schedule
 from email_campaign_app.ledger import LEDGER
 from email_campaign_app.sending import as_job_arg
-from email_campaign_app.sending_days import Calendar
+from email_campaign_app.sending_days import EVERY_DAY
+from email_campaign_app.sequence_settings import get_calendars
 
 BATCH_SIZE = 200
 
@@ -41,8 +42,9 @@ def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
 
 
 def plan_due_emails(email_campaigns: list[str] | None = None, unreachable: dict | None = None) -> schedule.Plan:
-	"""Four queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
-	or Contact, the Email Group members, the schedules, the ledger; then the core decides.
+	"""Five queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
+	or Contact, the Email Group members, the schedules, the Campaigns counting business days,
+	the ledger; then the core decides.
 
 	Email Campaigns whose Lead or Contact is gone or has no email go into `unreachable`."""
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
@@ -62,6 +64,7 @@ def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule
 	rows = get_email_campaigns_with_people(EmailCampaign, candidate)
 	members = get_email_group_members(EmailCampaign, candidate)
 	steps = get_steps({row[1] for row in rows})
+	calendars = get_calendars({row[1] for row in rows})  # business days
 	candidates = []
 	for name, campaign_name, email_campaign_for, recipient, start_date, person, email, unsubscribed, shift in rows:
 		recipients = ()
@@ -79,7 +82,11 @@ def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule
 			recipients = (schedule.Recipient(email.strip(), email_campaign_for, recipient),)
 		candidates.append(
 			schedule.Candidate(
-				name, getdate(start_date), tuple(steps.get(campaign_name, ())), tuple(recipients), Calendar(shift=shift or 0)
+				name,
+				getdate(start_date),
+				tuple(steps.get(campaign_name, ())),
+				tuple(recipients),
+				calendars.get(campaign_name, EVERY_DAY).shifted(shift or 0),
 			)
 		)
 	return candidates

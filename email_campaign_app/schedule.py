@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import NamedTuple
 
-from email_campaign_app.sending_days import Calendar
+from email_campaign_app.sending_days import EVERY_DAY, Calendar
 
 SCHEDULED = "Scheduled"
 IN_PROGRESS = "In Progress"
@@ -19,7 +19,6 @@ UNSUBSCRIBED = "Unsubscribed"
 PAUSED = "Paused"
 # set by an action, never by the dates: the computed statuses never overwrite them
 KEPT_STATUSES = (UNSUBSCRIBED, PAUSED)
-EVERY_DAY = Calendar()
 
 
 # Value types are NamedTuples: planning builds tens of thousands of them per run.

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-EVERY_DAY = frozenset(range(7))
+ALL_WEEK = frozenset(range(7))
 MONDAY_TO_FRIDAY = frozenset(range(5))
 
 
@@ -20,12 +20,12 @@ class Calendar(NamedTuple):
 
 	`weekdays` are date.weekday() numbers (Monday is 0)."""
 
-	weekdays: frozenset[int] = EVERY_DAY
+	weekdays: frozenset[int] = ALL_WEEK
 	shift: int = 0
 
 	@property
 	def every_day(self) -> bool:
-		return self.weekdays == EVERY_DAY
+		return self.weekdays == ALL_WEEK
 
 	def send_date(self, start_date: date, send_after_days: int) -> date:
 		"""The date of schedule day `send_after_days` for a schedule starting on `start_date`."""
@@ -80,15 +80,18 @@ def catch_up_dates(
 	return dates
 
 
+EVERY_DAY = Calendar()
+
+
 def calendar_for(business_days: bool, weekdays: Iterable[int] = MONDAY_TO_FRIDAY, shift: int = 0) -> Calendar:
 	"""A Campaign's calendar; ValueError when business days are on and no weekday is chosen."""
 	if not business_days:
-		return Calendar(EVERY_DAY, shift)
+		return Calendar(ALL_WEEK, shift)
 	chosen = frozenset(weekdays)
 	if not chosen:
 		raise ValueError("no sending day")
-	if not chosen <= EVERY_DAY:
-		raise ValueError(f"not weekdays: {sorted(chosen - EVERY_DAY)}")
+	if not chosen <= ALL_WEEK:
+		raise ValueError(f"not weekdays: {sorted(chosen - ALL_WEEK)}")
 	return Calendar(chosen, shift)
 
 

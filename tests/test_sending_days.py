@@ -18,7 +18,7 @@ from email_campaign_app.schedule import (
 	status_on,
 )
 from email_campaign_app.sending_days import (
-	EVERY_DAY,
+	ALL_WEEK,
 	MONDAY_TO_FRIDAY,
 	Calendar,
 	add_sending_days,
@@ -82,7 +82,7 @@ def test_plan_sends_on_sending_days_only():
 
 
 def test_a_shift_moves_every_step_by_schedule_days():
-	shifted = Calendar(EVERY_DAY, shift=4)
+	shifted = Calendar(ALL_WEEK, shift=4)
 	assert shifted.send_date(FRIDAY, 1) == FRIDAY + timedelta(days=5)
 	assert shifted.days_elapsed(FRIDAY, FRIDAY + timedelta(days=5)) == 1
 	assert Calendar(MONDAY_TO_FRIDAY, shift=1).send_date(FRIDAY, 0) == MONDAY

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import getdate, today
 
-from email_campaign_app import enrolment_rules, rendering, schedule
+from email_campaign_app import enrolment_rules, rendering, schedule, sequence_settings
 from email_campaign_app.sending_days import Calendar
 
 
@@ -26,14 +26,23 @@ class Campaign(Document):
 			CampaignEnrolmentRule,
 		)
 
+		business_days: DF.Check
 		campaign_name: DF.Data
 		campaign_schedules: DF.Table[CampaignEmailSchedule]
 		description: DF.Text | None
 		enrolment_rules: DF.Table[CampaignEnrolmentRule]
+		send_on_friday: DF.Check
+		send_on_monday: DF.Check
+		send_on_saturday: DF.Check
+		send_on_sunday: DF.Check
+		send_on_thursday: DF.Check
+		send_on_tuesday: DF.Check
+		send_on_wednesday: DF.Check
 	# end: auto-generated types
 
 	def validate(self):
 		self.validate_schedule()
+		self.validate_sending_days()
 		self.sort_schedule_by_day()
 		enrolment_rules.validate_rules(self)
 
@@ -67,8 +76,18 @@ class Campaign(Document):
 		]
 
 	def get_calendar(self) -> Calendar:
-		"""The days its "send after" counts."""
-		return Calendar()
+		"""The days its "send after" counts: every day, or the weekdays it sends on."""
+		try:
+			return sequence_settings.calendar_of(self)
+		except ValueError:
+			return Calendar()  # validate_sending_days refuses to save it so
+
+	def validate_sending_days(self):
+		if self.business_days and not any(self.get(fieldname) for fieldname in sequence_settings.WEEKDAY_FIELDS):
+			frappe.throw(
+				_("Tick at least one day to send on, or untick Count in Business Days."),
+				title=_("No Sending Day"),
+			)
 
 	def on_update(self):
 		self.update_running_email_campaigns()
