@@ -12,6 +12,7 @@ from pypika.terms import Case
 from email_campaign_app import failures, ledger, pausing, schedule, sending
 
 LEDGER = ledger.LEDGER
+STEP_FIGURES = ("queued", "sent", "failed", "retrying", "opened", "replied", "unsubscribed")
 
 
 def recipient_for_preview(email_campaign, member: str | None = None) -> schedule.Recipient:
@@ -76,8 +77,8 @@ def send_test_email(email_campaign: str, email_template: str, member: str | None
 
 
 def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
-	"""Per step: emails queued, sent, failed (for good), retrying, opened, recipients who
-	unsubscribed after it, and the most common reason of the failures.
+	"""Per step: emails queued, sent, failed (for good), retrying, opened, replied to,
+	recipients who unsubscribed after it, and the most common reason of the failures.
 
 	`filters` take `email_campaign`, `campaign_name`, `from_date`, `to_date` (ledger creation).
 	"""
@@ -107,6 +108,7 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 				| ((Ledger.status == "Queued") & EmailQueue.status.isin(("Error", "Expired")))
 			).as_("retrying"),
 			count(Communication.read_by_recipient == 1).as_("opened"),
+			count(Ledger.replied_on.isnotnull()).as_("replied"),
 		)
 		.where(in_scope(Ledger, filters))
 		.groupby(*keys)
@@ -221,7 +223,7 @@ def schedule_view(email_campaign: str) -> list[dict]:
 				"email_template": step.email_template,
 				"send_after_days": step.send_after_days,
 				"send_date": dates.get(step.send_after_days, step.send_date(start, calendar)),
-				**{key: figures.get(key, 0) for key in ("queued", "sent", "failed", "retrying", "opened", "unsubscribed")},
+				**{key: figures.get(key, 0) for key in STEP_FIGURES},
 				"failure_reason": figures.get("failure_reason", ""),
 			}
 		)

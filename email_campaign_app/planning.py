@@ -11,7 +11,7 @@ from frappe import _
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import getdate, today
 
-from email_campaign_app import schedule
+from email_campaign_app import replies, schedule
 from email_campaign_app.ledger import LEDGER
 from email_campaign_app.sending import as_job_arg
 from email_campaign_app.sending_days import EVERY_DAY
@@ -42,9 +42,9 @@ def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
 
 
 def plan_due_emails(email_campaigns: list[str] | None = None, unreachable: dict | None = None) -> schedule.Plan:
-	"""Five queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
+	"""Six queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
 	or Contact, the Email Group members, the schedules, the Campaigns counting business days,
-	the ledger; then the core decides.
+	the recipients who replied, the ledger; then the core decides.
 
 	Email Campaigns whose Lead or Contact is gone or has no email go into `unreachable`."""
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
@@ -56,6 +56,7 @@ def plan_due_emails(email_campaigns: list[str] | None = None, unreachable: dict 
 	if email_campaigns is not None:
 		candidate &= EmailCampaign.name.isin(email_campaigns or [""])
 	candidates = get_candidates(EmailCampaign, candidate, {} if unreachable is None else unreachable)
+	candidates = replies.without_replied(candidates, EmailCampaign, candidate)  # stop on reply
 	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate), getdate(today()))
 
 

@@ -17,8 +17,9 @@ IN_PROGRESS = "In Progress"
 COMPLETED = "Completed"
 UNSUBSCRIBED = "Unsubscribed"
 PAUSED = "Paused"
+REPLIED = "Replied"
 # set by an action, never by the dates: the computed statuses never overwrite them
-KEPT_STATUSES = (UNSUBSCRIBED, PAUSED)
+KEPT_STATUSES = (UNSUBSCRIBED, PAUSED, REPLIED)
 
 
 # Value types are NamedTuples: planning builds tens of thousands of them per run.
@@ -70,7 +71,7 @@ def end_date(start_date: date, send_after_days: Iterable[int], calendar: Calenda
 
 
 def status_on(start_date: date, end: date, today: date, current: str | None = None) -> str:
-	"""The status an Email Campaign has on `today`; Unsubscribed and Paused are never overwritten."""
+	"""The status an Email Campaign has on `today`; Unsubscribed, Paused and Replied are kept."""
 	if current in KEPT_STATUSES:
 		return current
 	if today < start_date:

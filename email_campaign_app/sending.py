@@ -130,7 +130,7 @@ def queue_email(send: schedule.Send, context: BatchContext):
 	ledger = claim(send, email_campaign.campaign_name)
 	if not ledger:
 		return
-	if email_campaign.status == schedule.UNSUBSCRIBED:
+	if email_campaign.status in (schedule.UNSUBSCRIBED, schedule.REPLIED):
 		ledger.db_set({"status": "Skipped", "error": None})
 		return
 

@@ -31,7 +31,7 @@ FRAPPE_DOCTYPES = {
 	"DocType": {"name"},
 	"Email Group": {"name"},
 	"Email Group Member": {"email_group", "email", "unsubscribed"},
-	"Email Queue": {"name", "status", "error", "retry", "reference_doctype", "reference_name", "sender", "message", "communication", "send_after", "priority"},
+	"Email Queue": {"name", "status", "error", "retry", "reference_doctype", "reference_name", "sender", "message", "communication", "send_after", "priority", "message_id"},
 	"Email Queue Recipient": {"recipient", "status"},
 	"Email Template": {"name", "subject", "response", "response_html", "use_html"},
 	"Email Unsubscribe": {"email", "reference_doctype", "reference_name"},

@@ -78,6 +78,7 @@ def test_the_user_documentation_terms_are_used():
 		"Completed": "Terminé",
 		"Unsubscribed": "Désinscrit",
 		"Paused": "En pause",
+		"Replied": "A répondu",
 		"Send After (days)": "Envoyer après (jours)",
 	}
 	assert {key: fr.get(key) for key in expected} == expected

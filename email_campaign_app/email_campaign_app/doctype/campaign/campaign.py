@@ -38,6 +38,7 @@ class Campaign(Document):
 		send_on_thursday: DF.Check
 		send_on_tuesday: DF.Check
 		send_on_wednesday: DF.Check
+		stop_on_reply: DF.Check
 	# end: auto-generated types
 
 	def validate(self):

@@ -82,7 +82,7 @@ class EmailCampaign(Document):
 		sender: DF.Link
 		shifted_days: DF.Int
 		start_date: DF.Date
-		status: DF.Literal["", "Scheduled", "In Progress", "Completed", "Unsubscribed", "Paused"]
+		status: DF.Literal["", "Scheduled", "In Progress", "Completed", "Unsubscribed", "Paused", "Replied"]
 	# end: auto-generated types
 
 	def validate(self):
@@ -246,7 +246,7 @@ class EmailCampaign(Document):
 
 	def set_status(self):
 		"""Status is computed: what a form or REST call writes to it is ignored; only an action
-		(an unsubscribe, a pause; they write it directly) sets Unsubscribed or Paused."""
+		(an unsubscribe, a pause, a reply; they write it directly) sets Unsubscribed, Paused or Replied."""
 		before = self.get_doc_before_save()
 		self.status = schedule.status_on(
 			getdate(self.start_date), getdate(self.end_date), getdate(today()), before.status if before else None

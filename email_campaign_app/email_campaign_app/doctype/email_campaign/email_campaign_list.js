@@ -10,6 +10,7 @@ frappe.listview_settings["Email Campaign"] = {
 			Completed: "green",
 			Unsubscribed: "red",
 			Paused: "yellow",
+			Replied: "purple",
 		};
 		return [__(doc.status), colors[doc.status] || "gray", "status,=," + doc.status];
 	},

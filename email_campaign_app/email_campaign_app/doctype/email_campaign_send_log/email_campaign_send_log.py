@@ -34,6 +34,8 @@ class EmailCampaignSendLog(Document):
 		recipient_doctype: DF.Link | None
 		recipient_email: DF.Data
 		recipient_name: DF.DynamicLink | None
+		replied_on: DF.Datetime | None
+		reply_communication: DF.Link | None
 		send_after_days: DF.Int
 		send_date: DF.Date | None
 		status: DF.Literal["Queued", "Sent", "Error", "Failed", "Skipped"]
