@@ -5,7 +5,17 @@ from frappe import _
 from frappe.translate import get_language
 from frappe.utils import escape_html
 
-from email_campaign_app import desk, enrolment, ledger, links, pausing, permissions, planning, tokens
+from email_campaign_app import (
+	desk,
+	enrolment,
+	ledger,
+	links,
+	pausing,
+	permissions,
+	planning,
+	tokens,
+	tracking,
+)
 from email_campaign_app.unsubscribe import address_of_recipient, unsubscribe_address
 
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
@@ -48,6 +58,25 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 			200,
 		)
 	return show_confirmation(email_campaign, email, token)
+
+
+@frappe.whitelist(allow_guest=True, methods=["GET"])
+def click(ledger_row: str | None = None, url: str | None = None, signature: str | None = None):
+	"""A tracked link: count the click on the email's ledger row, then redirect to the URL this
+	site signed for that email. Anything else is refused, never redirected (no open redirect)."""
+	use_visitor_language()
+	if not tracking.is_valid_click(ledger_row, url, signature):
+		if count_bad_token() > BAD_TOKEN_LIMIT:
+			return show_page(_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429)
+		return show_page(
+			_("Invalid link"),
+			_("This link is incomplete or was changed, so it leads nowhere. Use the link from the email you received, exactly as it is."),
+			400,
+		)
+	tracking.record_click(ledger_row)
+	frappe.db.commit()  # a GET is rolled back otherwise
+	frappe.local.response["type"] = "redirect"
+	frappe.local.response["location"] = url
 
 
 def use_visitor_language():

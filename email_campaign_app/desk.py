@@ -5,14 +5,14 @@ from datetime import date
 import frappe
 from frappe import _
 from frappe.query_builder import Order
-from frappe.query_builder.functions import Count, Sum
+from frappe.query_builder.functions import Coalesce, Count, Sum
 from frappe.utils import add_days, getdate
 from pypika.terms import Case
 
 from email_campaign_app import failures, ledger, pausing, schedule, sending
 
 LEDGER = ledger.LEDGER
-STEP_FIGURES = ("queued", "sent", "failed", "retrying", "opened", "replied", "unsubscribed")
+STEP_FIGURES = ("queued", "sent", "failed", "retrying", "opened", "clicked", "clicks", "replied", "unsubscribed")
 
 
 def recipient_for_preview(email_campaign, member: str | None = None) -> schedule.Recipient:
@@ -77,8 +77,9 @@ def send_test_email(email_campaign: str, email_template: str, member: str | None
 
 
 def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
-	"""Per step: emails queued, sent, failed (for good), retrying, opened, replied to,
-	recipients who unsubscribed after it, and the most common reason of the failures.
+	"""Per step: emails queued, sent, failed (for good), retrying, opened, clicked (and the
+	clicks), replied to, recipients who unsubscribed after it, and the most common reason of
+	the failures.
 
 	`filters` take `email_campaign`, `campaign_name`, `from_date`, `to_date` (ledger creation).
 	"""
@@ -109,6 +110,8 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 			).as_("retrying"),
 			count(Communication.read_by_recipient == 1).as_("opened"),
 			count(Ledger.replied_on.isnotnull()).as_("replied"),
+			count(Ledger.clicks > 0).as_("clicked"),
+			Sum(Coalesce(Ledger.clicks, 0)).as_("clicks"),
 		)
 		.where(in_scope(Ledger, filters))
 		.groupby(*keys)

@@ -13,7 +13,7 @@ import frappe
 from frappe import _
 from frappe.utils import escape_html, get_datetime, get_formatted_email, getdate, now_datetime, today
 
-from email_campaign_app import links, rendering, schedule
+from email_campaign_app import links, rendering, schedule, tracking
 from email_campaign_app.ledger import LEDGER, ledger_values, record_error
 
 PERSON_DOCTYPES = ("Lead", "Contact")
@@ -184,6 +184,8 @@ def compose(send: schedule.Send, context: BatchContext, test: bool = False) -> t
 	A test (a preview, a test email) carries no working link: whoever reads it must not be
 	able to unsubscribe the real recipient."""
 	subject, body = render(send.step.email_template, context.document_for(send.recipient))
+	if not test:  # the links of the body, never the footer's unsubscribe link
+		body = tracking.track_links(send, context.email_campaigns[send.email_campaign].campaign_name, body)
 	link = None if test else links.unsubscribe_url(send.email_campaign, send.recipient.email)
 	return subject, body + links.unsubscribe_footer(link), link
 

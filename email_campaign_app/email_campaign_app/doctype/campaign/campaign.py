@@ -39,6 +39,7 @@ class Campaign(Document):
 		send_on_tuesday: DF.Check
 		send_on_wednesday: DF.Check
 		stop_on_reply: DF.Check
+		track_clicks: DF.Check
 	# end: auto-generated types
 
 	def validate(self):

@@ -200,6 +200,7 @@ const email_campaign = {
 			__("Failed"),
 			__("Retrying"),
 			__("Opened"),
+			__("Clicked"),
 			__("Replies"),
 			__("Unsubscribed"),
 		];
@@ -210,7 +211,8 @@ const email_campaign = {
 				<td>${frappe.datetime.str_to_user(s.send_date)}</td>
 				<td>${s.queued}</td><td>${s.sent}</td>
 				<td title="${frappe.utils.escape_html(s.failure_reason)}">${s.failed}</td>
-				<td>${s.retrying}</td><td>${s.opened}</td><td>${s.replied}</td><td>${s.unsubscribed}</td>
+				<td>${s.retrying}</td><td>${s.opened}</td>
+				<td title="${__("{0} click(s)", [s.clicks])}">${s.clicked}</td><td>${s.replied}</td><td>${s.unsubscribed}</td>
 			</tr>`
 		);
 		const reasons = steps

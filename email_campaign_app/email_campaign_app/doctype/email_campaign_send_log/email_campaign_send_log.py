@@ -25,11 +25,13 @@ class EmailCampaignSendLog(Document):
 
 		attempts: DF.Int
 		campaign_name: DF.Link | None
+		clicks: DF.Int
 		communication: DF.Link | None
 		email_campaign: DF.Link
 		email_queue: DF.Link | None
 		email_template: DF.Link | None
 		error: DF.LongText | None
+		first_clicked_on: DF.Datetime | None
 		queued_on: DF.Date | None
 		recipient_doctype: DF.Link | None
 		recipient_email: DF.Data
