@@ -50,7 +50,7 @@ def plan_due_emails(email_campaigns: list[str] | None = None, unreachable: dict 
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
 	candidate = (
 		(EmailCampaign.start_date <= today())
-		& EmailCampaign.status.notin(schedule.KEPT_STATUSES)  # Unsubscribed, Paused
+		& EmailCampaign.status.notin(schedule.KEPT_STATUSES)  # Unsubscribed, Paused, Replied
 		& (EmailCampaign.all_steps_sent == 0)
 	)
 	if email_campaigns is not None:
