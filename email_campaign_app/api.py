@@ -5,7 +5,17 @@ from frappe import _
 from frappe.translate import get_language
 from frappe.utils import escape_html
 
-from email_campaign_app import desk, enrolment, ledger, links, permissions, planning, tokens
+from email_campaign_app import (
+	desk,
+	enrolment,
+	ledger,
+	links,
+	pausing,
+	permissions,
+	planning,
+	tokens,
+	tracking,
+)
 from email_campaign_app.unsubscribe import address_of_recipient, unsubscribe_address
 
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
@@ -67,6 +77,25 @@ def mark_opened(log: str):
 			{"read_by_recipient": 1, "delivery_status": "Read", "read_by_recipient_on": frappe.utils.now_datetime()},
 		)
 	frappe.db.commit()  # after the response, nothing commits for us
+
+
+@frappe.whitelist(allow_guest=True, methods=["GET"])
+def click(ledger_row: str | None = None, url: str | None = None, signature: str | None = None):
+	"""A tracked link: count the click on the email's ledger row, then redirect to the URL this
+	site signed for that email. Anything else is refused, never redirected (no open redirect)."""
+	use_visitor_language()
+	if not tracking.is_valid_click(ledger_row, url, signature):
+		if count_bad_token() > BAD_TOKEN_LIMIT:
+			return show_page(_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429)
+		return show_page(
+			_("Invalid link"),
+			_("This link is incomplete or was changed, so it leads nowhere. Use the link from the email you received, exactly as it is."),
+			400,
+		)
+	tracking.record_click(ledger_row)
+	frappe.db.commit()  # a GET is rolled back otherwise
+	frappe.local.response["type"] = "redirect"
+	frappe.local.response["location"] = url
 
 
 def use_visitor_language():
@@ -140,6 +169,28 @@ def retry_failed_emails(email_campaign: str):
 	count = ledger.retry_failed(email_campaign)
 	frappe.msgprint(_("{0} failed email(s) will be sent again on the next run.").format(count), alert=True)
 	return count
+
+
+@frappe.whitelist(methods=["POST"])
+def pause_email_campaign(email_campaign: str):
+	"""Pause: nothing more is sent, and the emails waiting in the Email Queue are withdrawn."""
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	permissions.check_can_pause(doc)
+	withdrawn = pausing.pause(doc)
+	frappe.msgprint(_("Email Campaign paused."), indicator="orange", alert=True)
+	return {"status": doc.status, "withdrawn": withdrawn}
+
+
+@frappe.whitelist(methods=["POST"])
+def resume_email_campaign(email_campaign: str, mode: str):
+	"""Resume, shifting the remaining schedule by the paused days or catching up; what is
+	due today is queued at once."""
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	permissions.check_can_pause(doc)
+	shifted = pausing.resume(doc, mode)
+	due = planning.queue_due_emails([doc.name])
+	frappe.msgprint(_("Email Campaign resumed: {0} email(s) queued now.").format(len(due.sends)), indicator="green", alert=True)
+	return {"status": doc.status, "shifted_days": shifted, "queued": len(due.sends), "end_date": doc.end_date}
 
 
 @frappe.whitelist()

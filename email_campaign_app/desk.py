@@ -5,13 +5,14 @@ from datetime import date
 import frappe
 from frappe import _
 from frappe.query_builder import Order
-from frappe.query_builder.functions import Count, Sum
+from frappe.query_builder.functions import Coalesce, Count, Sum
 from frappe.utils import add_days, getdate
 from pypika.terms import Case
 
-from email_campaign_app import failures, ledger, schedule, sending
+from email_campaign_app import failures, ledger, pausing, schedule, sending
 
 LEDGER = ledger.LEDGER
+STEP_FIGURES = ("queued", "sent", "failed", "retrying", "opened", "clicked", "clicks", "replied", "unsubscribed")
 
 
 def recipient_for_preview(email_campaign, member: str | None = None) -> schedule.Recipient:
@@ -33,12 +34,12 @@ def preview(email_campaign: str, member: str | None = None) -> list[dict]:
 	doc = frappe.get_doc("Email Campaign", email_campaign)
 	recipient = recipient_for_preview(doc, member)
 	steps = schedule.in_schedule_order(doc.get_steps())
-	start = getdate(doc.start_date)
-	sends = [schedule.Send(doc.name, step, recipient, step.send_date(start)) for step in steps]
+	start, calendar = getdate(doc.start_date), doc.get_calendar()
+	sends = [schedule.Send(doc.name, step, recipient, step.send_date(start, calendar)) for step in steps]
 	context = sending.BatchContext(sends)
 	previews = []
 	for send in sends:
-		subject, body, _link = sending.compose(send, context, test=True)
+		subject, body = sending.compose_preview(send, context)
 		previews.append(
 			{
 				"email_template": send.step.email_template,
@@ -76,8 +77,9 @@ def send_test_email(email_campaign: str, email_template: str, member: str | None
 
 
 def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
-	"""Per step: emails queued, sent, failed (for good), retrying, opened, recipients who
-	unsubscribed after it, and the most common reason of the failures.
+	"""Per step: emails queued, sent, failed (for good), retrying, opened, clicked (and the
+	clicks), replied to, recipients who unsubscribed after it, and the most common reason of
+	the failures.
 
 	`filters` take `email_campaign`, `campaign_name`, `from_date`, `to_date` (ledger creation).
 	"""
@@ -107,6 +109,9 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 				| ((Ledger.status == "Queued") & EmailQueue.status.isin(("Error", "Expired")))
 			).as_("retrying"),
 			count(Communication.read_by_recipient == 1).as_("opened"),
+			count(Ledger.replied_on.isnotnull()).as_("replied"),
+			count(Ledger.clicks > 0).as_("clicked"),
+			Sum(Coalesce(Ledger.clicks, 0)).as_("clicks"),
 		)
 		.where(in_scope(Ledger, filters))
 		.groupby(*keys)
@@ -211,7 +216,8 @@ def schedule_view(email_campaign: str) -> list[dict]:
 	"""Each step of the Email Campaign with its planned date and, once sent, its counts."""
 	doc = frappe.get_doc("Email Campaign", email_campaign)
 	counts = {(r.email_template, r.send_after_days): r for r in step_counts({"email_campaign": doc.name})}
-	start = getdate(doc.start_date)
+	start, calendar = getdate(doc.start_date), doc.get_calendar()
+	dates = pausing.send_dates(doc)  # the real dates of what is left, catch-up included
 	rows = []
 	for step in schedule.in_schedule_order(doc.get_steps()):
 		figures = counts.get((step.email_template, step.send_after_days), {})
@@ -219,8 +225,8 @@ def schedule_view(email_campaign: str) -> list[dict]:
 			{
 				"email_template": step.email_template,
 				"send_after_days": step.send_after_days,
-				"send_date": step.send_date(start),
-				**{key: figures.get(key, 0) for key in ("queued", "sent", "failed", "retrying", "opened", "unsubscribed")},
+				"send_date": dates.get(step.send_after_days, step.send_date(start, calendar)),
+				**{key: figures.get(key, 0) for key in STEP_FIGURES},
 				"failure_reason": figures.get("failure_reason", ""),
 			}
 		)

@@ -36,6 +36,11 @@ doc_events = {
 	"Email Template": {
 		"validate": "email_campaign_app.rendering.validate_email_template",
 	},
+	# Stop on reply: what a received email answers (see replies.py)
+	"Communication": {
+		"validate": "email_campaign_app.replies.on_validate",
+		"after_insert": "email_campaign_app.replies.on_after_insert",
+	},
 	"Email Unsubscribe": {
 		"after_insert": "email_campaign_app.unsubscribe.on_email_unsubscribe",
 	},

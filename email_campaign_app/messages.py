@@ -96,15 +96,17 @@ class StepMessage:
 			frappe.throw(_("The email of Email Template {0} could not be prepared.").format(self.email_template))
 		return skeleton
 
-	def for_recipient(self, doc: dict, unsubscribe_url: str, tracking_pixel: str = "") -> Email:
+	def for_recipient(self, doc: dict, unsubscribe_url: str, tracking_pixel: str = "", track_links=None) -> Email:
 		"""`doc`'s copy; values from `doc` are HTML-escaped in the body, not in the subject nor
-		in the plain-text part. The tracking pixel goes in the email, not in its Communication."""
+		in the plain-text part. `track_links` rewrites the body's links (click tracking); the
+		tracking pixel goes in the email, not in its Communication."""
 		subject = " ".join(rendering.render(self.email_template, self.subject, doc).split())
 		escaped = frappe._dict({k: escape_html(v) if isinstance(v, str) else v for k, v in doc.items()})
 		message_id = make_msgid(domain=frappe.local.site)[1:-1]
+		track_links = track_links or (lambda html: html)
 		if not self.built_once:
-			return self.built_for(subject, escaped, unsubscribe_url, message_id, tracking_pixel)
-		html = expand_relative_urls(self.render(self.body, doc=escaped, unsubscribe_url=unsubscribe_url))
+			return self.built_for(subject, escaped, unsubscribe_url, message_id, tracking_pixel, track_links)
+		html = track_links(expand_relative_urls(self.render(self.body, doc=escaped, unsubscribe_url=unsubscribe_url)))
 		text = self.render(self.text, doc=doc, unsubscribe_url=unsubscribe_url)
 		message = (
 			self.skeleton.replace(f"Subject: {SUBJECT_SLOT}\r\n", SMTP.fold("Subject", subject))
@@ -124,9 +126,9 @@ class StepMessage:
 				title=_("Invalid Email Template"),
 			)
 
-	def built_for(self, subject, escaped, unsubscribe_url, message_id, tracking_pixel) -> Email:
+	def built_for(self, subject, escaped, unsubscribe_url, message_id, tracking_pixel, track_links) -> Email:
 		"""The slow way, for a template whose HTML the CSS inliner reorders: all of it per email."""
-		body = rendering.render(self.email_template, self.source, escaped, unsubscribe_url=unsubscribe_url)
+		body = track_links(rendering.render(self.email_template, self.source, escaped, unsubscribe_url=unsubscribe_url))
 		mail = get_email(recipients=[PLACEHOLDER_RECIPIENT], sender=self.sender, subject=subject, msg=body + tracking_pixel)
 		mail.set_message_id(message_id)
 		with links.list_unsubscribe_header(unsubscribe_url):

@@ -124,6 +124,20 @@ def check_is_manager():
 		)
 
 
+def check_can_pause(email_campaign):
+	"""Pause and resume: a Sales Manager, a System Manager, or the Email Campaign's owner (who
+	must still be allowed to change it)."""
+	email_campaign.check_permission("write")
+	if not (is_manager() or email_campaign.owner == frappe.session.user):
+		frappe.throw(
+			_("Only a Sales Manager, a System Manager or {0}, who created this Email Campaign, may pause or resume it.").format(
+				frappe.bold(email_campaign.owner)
+			),
+			frappe.PermissionError,
+			title=_("Not Permitted"),
+		)
+
+
 def check_can_read_recipient(email_campaign, member: str | None = None):
 	"""Previews and test emails show the recipient's data: only to users who may read it.
 

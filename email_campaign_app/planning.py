@@ -11,9 +11,11 @@ from frappe import _
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import getdate, today
 
-from email_campaign_app import schedule
+from email_campaign_app import replies, schedule
 from email_campaign_app.ledger import LEDGER
 from email_campaign_app.sending import as_job_arg
+from email_campaign_app.sending_days import EVERY_DAY
+from email_campaign_app.sequence_settings import get_calendars
 
 BATCH_SIZE = 500  # emails per job: each job pays a fresh work horse, so fewer, larger jobs
 
@@ -40,19 +42,21 @@ def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
 
 
 def plan_due_emails(email_campaigns: list[str] | None = None, unreachable: dict | None = None) -> schedule.Plan:
-	"""Four queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
-	or Contact, the Email Group members, the schedules, the ledger; then the core decides.
+	"""Six queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
+	or Contact, the Email Group members, the schedules, the Campaigns counting business days,
+	the recipients who replied, the ledger; then the core decides.
 
 	Email Campaigns whose Lead or Contact is gone or has no email go into `unreachable`."""
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
 	candidate = (
 		(EmailCampaign.start_date <= today())
-		& (EmailCampaign.status != schedule.UNSUBSCRIBED)
+		& EmailCampaign.status.notin(schedule.KEPT_STATUSES)  # Unsubscribed, Paused, Replied
 		& (EmailCampaign.all_steps_sent == 0)
 	)
 	if email_campaigns is not None:
 		candidate &= EmailCampaign.name.isin(email_campaigns or [""])
 	candidates = get_candidates(EmailCampaign, candidate, {} if unreachable is None else unreachable)
+	candidates = replies.without_replied(candidates, EmailCampaign, candidate)  # stop on reply
 	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate), getdate(today()))
 
 
@@ -61,8 +65,9 @@ def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule
 	rows = get_email_campaigns_with_people(EmailCampaign, candidate)
 	members = get_email_group_members(EmailCampaign, candidate)
 	steps = get_steps({row[1] for row in rows})
+	calendars = get_calendars({row[1] for row in rows})  # business days
 	candidates = []
-	for name, campaign_name, email_campaign_for, recipient, start_date, person, email, unsubscribed in rows:
+	for name, campaign_name, email_campaign_for, recipient, start_date, person, email, unsubscribed, shift in rows:
 		recipients = ()
 		if email_campaign_for == "Email Group":
 			recipients = members.get(name, ())
@@ -77,14 +82,21 @@ def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule
 		else:
 			recipients = (schedule.Recipient(email.strip(), email_campaign_for, recipient),)
 		candidates.append(
-			schedule.Candidate(name, getdate(start_date), tuple(steps.get(campaign_name, ())), tuple(recipients))
+			schedule.Candidate(
+				name,
+				getdate(start_date),
+				tuple(steps.get(campaign_name, ())),
+				tuple(recipients),
+				calendars.get(campaign_name, EVERY_DAY).shifted(shift or 0),
+			)
 		)
 	return candidates
 
 
 def get_email_campaigns_with_people(EmailCampaign, candidate):
 	"""(name, campaign, for, recipient, start date, and the Lead's or Contact's name, email and
-	unsubscribed flag; the three are None for an Email Group or a deleted recipient)."""
+	unsubscribed flag; the three are None for an Email Group or a deleted recipient; the days
+	pauses shifted it by)."""
 	Lead = frappe.qb.DocType("Lead")
 	Contact = frappe.qb.DocType("Contact")
 	return (
@@ -102,6 +114,7 @@ def get_email_campaigns_with_people(EmailCampaign, candidate):
 			Coalesce(Lead.name, Contact.name),
 			Coalesce(Lead.email_id, Contact.email_id),
 			Coalesce(Lead.unsubscribed, Contact.unsubscribed),
+			EmailCampaign.shifted_days,
 		)
 		.where(candidate)
 		.orderby(EmailCampaign.start_date)

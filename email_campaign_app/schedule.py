@@ -7,13 +7,19 @@ functions what to do, and writes the result.
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import NamedTuple
+
+from email_campaign_app.sending_days import EVERY_DAY, Calendar
 
 SCHEDULED = "Scheduled"
 IN_PROGRESS = "In Progress"
 COMPLETED = "Completed"
 UNSUBSCRIBED = "Unsubscribed"
+PAUSED = "Paused"
+REPLIED = "Replied"
+# set by an action, never by the dates: the computed statuses never overwrite them
+KEPT_STATUSES = (UNSUBSCRIBED, PAUSED, REPLIED)
 
 
 # Value types are NamedTuples: planning builds tens of thousands of them per run.
@@ -25,8 +31,8 @@ class Step(NamedTuple):
 	email_template: str
 	send_after_days: int
 
-	def send_date(self, start_date: date) -> date:
-		return start_date + timedelta(days=self.send_after_days)
+	def send_date(self, start_date: date, calendar: Calendar | None = None) -> date:
+		return (calendar or EVERY_DAY).send_date(start_date, self.send_after_days)
 
 
 class Recipient(NamedTuple):
@@ -56,18 +62,18 @@ def send_key(email_campaign: str, step: Step, email: str) -> str:
 	return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def end_date(start_date: date, send_after_days: Iterable[int]) -> date:
+def end_date(start_date: date, send_after_days: Iterable[int], calendar: Calendar | None = None) -> date:
 	"""Start date + the largest "send after" day; ValueError when the schedule is empty."""
 	days = list(send_after_days)
 	if not days:
 		raise ValueError("empty schedule")
-	return start_date + timedelta(days=max(days))
+	return (calendar or EVERY_DAY).send_date(start_date, max(days))
 
 
 def status_on(start_date: date, end: date, today: date, current: str | None = None) -> str:
-	"""The status an Email Campaign has on `today`; Unsubscribed is never overwritten."""
-	if current == UNSUBSCRIBED:
-		return UNSUBSCRIBED
+	"""The status an Email Campaign has on `today`; Unsubscribed, Paused and Replied are kept."""
+	if current in KEPT_STATUSES:
+		return current
 	if today < start_date:
 		return SCHEDULED
 	if today <= end:
@@ -95,15 +101,19 @@ def due_steps(
 	today: date,
 	done: set[Step],
 	queued_today: bool = False,
+	calendar: Calendar | None = None,
 ) -> list[Step]:
 	"""The steps to send to one recipient today.
 
 	A step is due once its day has come and it is not done yet. When days were missed, the
 	recipient gets the earliest missed day's steps now and the later ones on later runs, one
-	schedule day per calendar day: the sequence keeps its order and never arrives as a burst.
+	schedule day per calendar day (per sending day, for business days): the sequence keeps its
+	order and never arrives as a burst.
 	`queued_today` says this recipient was already queued an email of this campaign today.
 	"""
-	return _due_in_order(in_schedule_order(steps), (today - start_date).days, done, queued_today)
+	calendar = calendar or EVERY_DAY
+	days_elapsed = calendar.days_elapsed(start_date, today) if calendar.sends_on(today) else -1
+	return _due_in_order(in_schedule_order(steps), days_elapsed, done, queued_today)
 
 
 def _due_in_order(ordered: tuple[Step, ...], days_elapsed: int, done: set[Step], queued_today: bool) -> list[Step]:
@@ -126,6 +136,7 @@ class Candidate(NamedTuple):
 	start_date: date
 	steps: tuple[Step, ...]
 	recipients: tuple[Recipient, ...]
+	calendar: Calendar = EVERY_DAY
 
 
 class LedgerEntry(NamedTuple):
@@ -165,15 +176,16 @@ def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: 
 	orders: dict[tuple[Step, ...], tuple[Step, ...]] = {}
 	for candidate in candidates:
 		ordered = orders.get(candidate.steps) or orders.setdefault(candidate.steps, in_schedule_order(candidate.steps))
-		days_elapsed = (today - candidate.start_date).days
+		days_elapsed = candidate.calendar.days_elapsed(candidate.start_date, today)
+		due_through = days_elapsed if candidate.calendar.sends_on(today) else -1  # not a sending day
 		# with nobody to write to (no email yet, everyone unsubscribed) it waits, never finished
 		finished = bool(ordered and candidate.recipients) and ordered[-1].send_after_days <= days_elapsed
 		for recipient in candidate.recipients:
 			key = (candidate.name, recipient.email.strip().lower())
 			recipient_done = done.get(key, set())
-			for step in _due_in_order(ordered, days_elapsed, recipient_done, key in queued_today):
+			for step in _due_in_order(ordered, due_through, recipient_done, key in queued_today):
 				result.sends.append(
-					Send(candidate.name, step, recipient, step.send_date(candidate.start_date))
+					Send(candidate.name, step, recipient, step.send_date(candidate.start_date, candidate.calendar))
 				)
 			finished = finished and recipient_done.issuperset(ordered)
 		if finished:

@@ -16,7 +16,7 @@ from frappe import _
 from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.utils import escape_html, get_formatted_email, getdate
 
-from email_campaign_app import delivery, links, messages, rendering, schedule
+from email_campaign_app import delivery, links, messages, rendering, schedule, tracking
 from email_campaign_app.ledger import record_error
 from email_campaign_app.writing import QueuedEmail, write
 
@@ -208,28 +208,29 @@ def unsubscribed_addresses(batch: list[schedule.Send]) -> set[str]:
 def compose_email(send: schedule.Send, context: BatchContext) -> QueuedEmail | None:
 	"""The batch's copy of one email, or a Skipped one (the recipient unsubscribed)."""
 	campaign = context.email_campaigns.get(send.email_campaign)
-	if not campaign:
-		return None  # deleted since the plan was made
-	if campaign.status == schedule.UNSUBSCRIBED or send.recipient.email.lower() in context.unsubscribed:
+	if not campaign or campaign.status == schedule.PAUSED:
+		return None  # deleted since the plan was made, or planned again after the resume
+	stopped = campaign.status in (schedule.UNSUBSCRIBED, schedule.REPLIED)
+	if stopped or send.recipient.email.lower() in context.unsubscribed:
 		return QueuedEmail(send, campaign, None, "", context)
 	sender = context.sender_of(campaign.sender)
 	step = context.step_message(send.step.email_template, sender)
 	pixel = links.tracking_pixel(send.email_campaign, send.key) if context.tracks_opens(sender) else ""
 	email = step.for_recipient(
-		context.document_for(send.recipient), links.unsubscribe_url(send.email_campaign, send.recipient.email), pixel
+		context.document_for(send.recipient),
+		links.unsubscribe_url(send.email_campaign, send.recipient.email),
+		pixel,
+		track_links=lambda html: tracking.track_links(send, campaign.campaign_name, html),
 	)
 	return QueuedEmail(send, campaign, email, sender, context)
 
 
-def compose(send: schedule.Send, context: BatchContext, test: bool = False) -> tuple[str, str, str | None]:
-	"""The subject and body one recipient receives for one step, unsubscribe footer included,
-	and the unsubscribe link itself (for the List-Unsubscribe header).
-
-	A test (a preview, a test email) carries no working link: whoever reads it must not be
-	able to unsubscribe the real recipient."""
+def compose_preview(send: schedule.Send, context: BatchContext) -> tuple[str, str]:
+	"""The subject and body a recipient receives for one step, with a marked test footer
+	instead of their unsubscribe link: whoever reads a preview or a test email must not be able
+	to unsubscribe the real recipient."""
 	subject, body = render(send.step.email_template, context.document_for(send.recipient))
-	link = None if test else links.unsubscribe_url(send.email_campaign, send.recipient.email)
-	return subject, body + links.unsubscribe_footer(link), link
+	return subject, body + links.unsubscribe_footer(None)
 
 
 def render(email_template: str, doc: frappe._dict) -> tuple[str, str]:

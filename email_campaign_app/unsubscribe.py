@@ -66,7 +66,7 @@ def apply_unsubscribe(email_campaign: str, email: str):
 	)
 
 
-def cancel_queued_emails(email_campaign: str, email: str):
+def cancel_queued_emails(email_campaign: str, email: str, reason: str | None = None):
 	"""Emails already in the Email Queue but not sent yet are cancelled; their ledger rows skipped."""
 	rows = frappe.get_all(
 		LEDGER,
@@ -86,5 +86,5 @@ def cancel_queued_emails(email_campaign: str, email: str):
 	Ledger = frappe.qb.DocType(LEDGER)
 	if cancelled:
 		frappe.qb.update(Ledger).set(Ledger.status, "Skipped").set(
-			Ledger.error, _("Cancelled: the recipient unsubscribed.")
+			Ledger.error, reason or _("Cancelled: the recipient unsubscribed.")
 		).where(Ledger.email_queue.isin(cancelled)).run()

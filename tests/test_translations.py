@@ -77,6 +77,8 @@ def test_the_user_documentation_terms_are_used():
 		"In Progress": "En cours",
 		"Completed": "Terminé",
 		"Unsubscribed": "Désinscrit",
+		"Paused": "En pause",
+		"Replied": "A répondu",
 		"Send After (days)": "Envoyer après (jours)",
 	}
 	assert {key: fr.get(key) for key in expected} == expected

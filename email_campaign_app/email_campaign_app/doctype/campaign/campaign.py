@@ -6,7 +6,8 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import getdate, today
 
-from email_campaign_app import enrolment_rules, rendering, schedule
+from email_campaign_app import enrolment_rules, rendering, schedule, sequence_settings
+from email_campaign_app.sending_days import Calendar
 
 
 class Campaign(Document):
@@ -25,14 +26,25 @@ class Campaign(Document):
 			CampaignEnrolmentRule,
 		)
 
+		business_days: DF.Check
 		campaign_name: DF.Data
 		campaign_schedules: DF.Table[CampaignEmailSchedule]
 		description: DF.Text | None
 		enrolment_rules: DF.Table[CampaignEnrolmentRule]
+		send_on_friday: DF.Check
+		send_on_monday: DF.Check
+		send_on_saturday: DF.Check
+		send_on_sunday: DF.Check
+		send_on_thursday: DF.Check
+		send_on_tuesday: DF.Check
+		send_on_wednesday: DF.Check
+		stop_on_reply: DF.Check
+		track_clicks: DF.Check
 	# end: auto-generated types
 
 	def validate(self):
 		self.validate_schedule()
+		self.validate_sending_days()
 		self.sort_schedule_by_day()
 		enrolment_rules.validate_rules(self)
 
@@ -65,6 +77,20 @@ class Campaign(Document):
 			schedule.Step(row.email_template, row.send_after_days or 0) for row in self.campaign_schedules
 		]
 
+	def get_calendar(self) -> Calendar:
+		"""The days its "send after" counts: every day, or the weekdays it sends on."""
+		try:
+			return sequence_settings.calendar_of(self)
+		except ValueError:
+			return Calendar()  # validate_sending_days refuses to save it so
+
+	def validate_sending_days(self):
+		if self.business_days and not any(self.get(fieldname) for fieldname in sequence_settings.WEEKDAY_FIELDS):
+			frappe.throw(
+				_("Tick at least one day to send on, or untick Count in Business Days."),
+				title=_("No Sending Day"),
+			)
+
 	def on_update(self):
 		self.update_running_email_campaigns()
 
@@ -75,11 +101,16 @@ class Campaign(Document):
 			return
 		running = frappe.get_all(
 			"Email Campaign",
-			filters={"campaign_name": self.name, "status": ("in", ("Scheduled", "In Progress"))},
-			fields=["name", "start_date", "status"],
+			filters={
+				"campaign_name": self.name,
+				"status": ("in", (schedule.SCHEDULED, schedule.IN_PROGRESS, schedule.PAUSED)),
+			},
+			fields=["name", "start_date", "status", "shifted_days", "catch_up_until"],
 		)
+		calendar = self.get_calendar()
 		for row in running:
-			end_date = schedule.end_date(getdate(row.start_date), days)
+			end_date = schedule.end_date(getdate(row.start_date), days, calendar.shifted(row.shifted_days or 0))
+			end_date = max(end_date, getdate(row.catch_up_until or end_date))
 			frappe.db.set_value(
 				"Email Campaign",
 				row.name,

@@ -34,6 +34,7 @@ frappe.ui.form.on("Email Campaign", {
 				});
 			});
 		}
+		email_campaign.add_pause_buttons(frm);
 		email_campaign.render_schedule(frm);
 	},
 });
@@ -43,6 +44,58 @@ const can_retry = () => frappe.user.has_role("Sales Manager") || frappe.user.has
 const email_campaign = {
 	is_manager() {
 		return frappe.user.has_role(["Sales Manager", "System Manager"]);
+	},
+
+	// Sales Managers, System Managers and the Email Campaign's owner (the server checks too)
+	can_pause(frm) {
+		return email_campaign.is_manager() || frm.doc.owner === frappe.session.user;
+	},
+
+	add_pause_buttons(frm) {
+		if (!email_campaign.can_pause(frm)) return;
+		if (["Scheduled", "In Progress"].includes(frm.doc.status)) {
+			frm.add_custom_button(__("Pause"), () =>
+				frappe.confirm(__("Pause this Email Campaign? Nothing more is sent until it resumes."), () =>
+					frappe.call({
+						method: "email_campaign_app.api.pause_email_campaign",
+						args: { email_campaign: frm.doc.name },
+						freeze: true,
+						callback: () => frm.reload_doc(),
+					})
+				)
+			);
+		}
+		if (frm.doc.status === "Paused") {
+			frm.add_custom_button(__("Resume"), () => email_campaign.resume(frm));
+		}
+	},
+
+	resume(frm) {
+		frappe.prompt(
+			[
+				{
+					fieldname: "mode",
+					fieldtype: "Select",
+					label: __("After the pause"),
+					options: [
+						{ value: "Shift", label: __("Shift the remaining schedule by the paused days") },
+						{ value: "Catch Up", label: __("Catch up: the missed emails go now, one schedule day per day") },
+					],
+					default: "Shift",
+					reqd: 1,
+					description: __("Paused since {0}.", [frappe.datetime.str_to_user(frm.doc.paused_on)]),
+				},
+			],
+			(values) =>
+				frappe.call({
+					method: "email_campaign_app.api.resume_email_campaign",
+					args: { email_campaign: frm.doc.name, mode: values.mode },
+					freeze: true,
+					callback: () => frm.reload_doc(),
+				}),
+			__("Resume Email Campaign"),
+			__("Resume")
+		);
 	},
 
 	member_field(frm) {
@@ -147,6 +200,8 @@ const email_campaign = {
 			__("Failed"),
 			__("Retrying"),
 			__("Opened"),
+			__("Clicked"),
+			__("Replies"),
 			__("Unsubscribed"),
 		];
 		const rows = steps.map(
@@ -156,7 +211,8 @@ const email_campaign = {
 				<td>${frappe.datetime.str_to_user(s.send_date)}</td>
 				<td>${s.queued}</td><td>${s.sent}</td>
 				<td title="${frappe.utils.escape_html(s.failure_reason)}">${s.failed}</td>
-				<td>${s.retrying}</td><td>${s.opened}</td><td>${s.unsubscribed}</td>
+				<td>${s.retrying}</td><td>${s.opened}</td>
+				<td title="${__("{0} click(s)", [s.clicks])}">${s.clicked}</td><td>${s.replied}</td><td>${s.unsubscribed}</td>
 			</tr>`
 		);
 		const reasons = steps

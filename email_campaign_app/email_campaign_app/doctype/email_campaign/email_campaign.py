@@ -7,6 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import getdate, today
 
 from email_campaign_app import permissions, schedule
+from email_campaign_app.sending_days import Calendar
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
 REQUIRED = ("campaign_name", "email_campaign_for", "recipient", "sender", "start_date")
@@ -23,8 +24,10 @@ class EmailCampaign(Document):
 
 		all_steps_sent: DF.Check
 		campaign_name: DF.Link
+		catch_up_until: DF.Date | None
 		email_campaign_for: DF.Literal["", "Lead", "Contact", "Email Group"]
 		end_date: DF.Date | None
+		paused_on: DF.Datetime | None
 		recipient: DF.DynamicLink
 		send_at: DF.Literal[
 			"00:00",
@@ -77,8 +80,9 @@ class EmailCampaign(Document):
 			"23:30",
 		]
 		sender: DF.Link
+		shifted_days: DF.Int
 		start_date: DF.Date
-		status: DF.Literal["", "Scheduled", "In Progress", "Completed", "Unsubscribed"]
+		status: DF.Literal["", "Scheduled", "In Progress", "Completed", "Unsubscribed", "Paused", "Replied"]
 	# end: auto-generated types
 
 	def validate(self):
@@ -95,7 +99,7 @@ class EmailCampaign(Document):
 
 	def validate_locked_fields(self):
 		before = self.get_doc_before_save()
-		if not before or before.status != schedule.IN_PROGRESS:
+		if not before or not has_started(before):
 			return
 		for fieldname in LOCKED_WHEN_IN_PROGRESS:
 			if str(before.get(fieldname) or "") != str(self.get(fieldname) or ""):
@@ -126,12 +130,21 @@ class EmailCampaign(Document):
 				),
 				title=_("No Email Schedule"),
 			)
-		self.end_date = schedule.end_date(getdate(self.start_date), days)
+		self.end_date = schedule.end_date(getdate(self.start_date), days, self.get_calendar())
+		if self.catch_up_until:  # a resume that catches up sends the missed days one by one
+			self.end_date = max(getdate(self.end_date), getdate(self.catch_up_until))
 
 	def get_steps(self) -> list[schedule.Step]:
+		return self.get_campaign().get_steps()
+
+	def get_calendar(self) -> Calendar:
+		"""The days the schedule counts, shifted by the pauses that chose to shift it."""
+		return self.get_campaign().get_calendar().shifted(self.shifted_days or 0)
+
+	def get_campaign(self):
 		if not frappe.db.exists("Campaign", self.campaign_name):
 			frappe.throw(_("Campaign {0} does not exist.").format(frappe.bold(self.campaign_name)))
-		return frappe.get_cached_doc("Campaign", self.campaign_name).get_steps()
+		return frappe.get_cached_doc("Campaign", self.campaign_name)
 
 	def validate_recipient(self):
 		if self.email_campaign_for not in ("Lead", "Contact", "Email Group"):
@@ -216,7 +229,7 @@ class EmailCampaign(Document):
 				"campaign_name": self.campaign_name,
 				"email_campaign_for": self.email_campaign_for,
 				"recipient": self.recipient,
-				"status": ("in", (schedule.SCHEDULED, schedule.IN_PROGRESS)),
+				"status": ("in", (schedule.SCHEDULED, schedule.IN_PROGRESS, schedule.PAUSED)),
 				"name": ("!=", self.name or ""),
 			},
 		)
@@ -232,8 +245,8 @@ class EmailCampaign(Document):
 			)
 
 	def set_status(self):
-		"""Status is computed: what a form or REST call writes to it is ignored, and only an
-		unsubscribe (which writes it directly) sets Unsubscribed."""
+		"""Status is computed: what a form or REST call writes to it is ignored; only an action
+		(an unsubscribe, a pause, a reply; they write it directly) sets Unsubscribed, Paused or Replied."""
 		before = self.get_doc_before_save()
 		self.status = schedule.status_on(
 			getdate(self.start_date), getdate(self.end_date), getdate(today()), before.status if before else None
@@ -243,11 +256,18 @@ class EmailCampaign(Document):
 		frappe.db.delete("Email Campaign Send Log", {"email_campaign": self.name})
 
 
+def has_started(email_campaign) -> bool:
+	"""In Progress, or Paused once its start date has come: its schedule has begun."""
+	if email_campaign.status == schedule.PAUSED:
+		return getdate(email_campaign.start_date) <= getdate(today())
+	return email_campaign.status == schedule.IN_PROGRESS
+
+
 def update_statuses():
 	"""Set every unfinished Email Campaign's status from its dates: one UPDATE per status."""
 	rows = frappe.get_all(
 		"Email Campaign",
-		filters={"status": ("not in", (schedule.COMPLETED, schedule.UNSUBSCRIBED))},
+		filters={"status": ("not in", (schedule.COMPLETED, *schedule.KEPT_STATUSES))},
 		fields=["name", "start_date", "end_date", "status"],
 	)
 	by_status: dict[str, list[str]] = {}

@@ -9,6 +9,8 @@ frappe.listview_settings["Email Campaign"] = {
 			"In Progress": "orange",
 			Completed: "green",
 			Unsubscribed: "red",
+			Paused: "yellow",
+			Replied: "purple",
 		};
 		return [__(doc.status), colors[doc.status] || "gray", "status,=," + doc.status];
 	},

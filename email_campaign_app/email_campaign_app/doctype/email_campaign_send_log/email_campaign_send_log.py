@@ -26,15 +26,19 @@ class EmailCampaignSendLog(Document):
 		attempts: DF.Int
 		campaign_name: DF.Link | None
 		claim: DF.Data | None
+		clicks: DF.Int
 		communication: DF.Link | None
 		email_campaign: DF.Link
 		email_queue: DF.Link | None
 		email_template: DF.Link | None
 		error: DF.LongText | None
+		first_clicked_on: DF.Datetime | None
 		queued_on: DF.Date | None
 		recipient_doctype: DF.Link | None
 		recipient_email: DF.Data
 		recipient_name: DF.DynamicLink | None
+		replied_on: DF.Datetime | None
+		reply_communication: DF.Link | None
 		send_after_days: DF.Int
 		send_date: DF.Date | None
 		status: DF.Literal["Queued", "Sent", "Error", "Failed", "Skipped"]

@@ -388,7 +388,7 @@ class TestStepEmailBuiltOnce(FrappeTestCase):
 		step = messages.StepMessage(template.name, "Administrator <admin@example.com>")
 		doc = frappe._dict(first_name="Ada", city="Paris <b>", rows=["x", "y"])
 		fast = step.for_recipient(doc, "https://example.com/unsubscribe?t=1")
-		slow = step.built_for(fast.subject, sending.escaped(doc), "https://example.com/unsubscribe?t=1", fast.message_id, "")
+		slow = step.built_for(fast.subject, sending.escaped(doc), "https://example.com/unsubscribe?t=1", fast.message_id, "", lambda html: html)
 		return step, fast, slow
 
 	def test_the_step_email_built_once_says_what_the_one_built_per_recipient_says(self):

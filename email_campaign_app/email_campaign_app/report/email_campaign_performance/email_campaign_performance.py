@@ -27,6 +27,9 @@ def get_columns():
 		{"fieldname": "failed", "label": _("Failed"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "retrying", "label": _("Retrying"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "opened", "label": _("Opened"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "clicked", "label": _("Clicked"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "clicks", "label": _("Clicks"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "replied", "label": _("Replies"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "unsubscribed", "label": _("Unsubscribed"), "fieldtype": "Int", "width": 110},
 		{"fieldname": "failure_reason", "label": _("Main Failure Reason"), "fieldtype": "Data", "width": 300},
 	]
@@ -43,11 +46,13 @@ def get_chart(data):
 				for figure, label in (
 					("sent", _("Sent")),
 					("opened", _("Opened")),
+					("clicked", _("Clicked")),
+					("replied", _("Replies")),
 					("unsubscribed", _("Unsubscribed")),
 					("failed", _("Failed")),
 				)
 			],
 		},
 		"type": "bar",
-		"colors": ["#5e64ff", "#29cd42", "#ff9f43", "#ff5858"],
+		"colors": ["#5e64ff", "#29cd42", "#00bcd4", "#9c27b0", "#ff9f43", "#ff5858"],
 	}
