@@ -110,7 +110,7 @@ def point_outbox_at(port: int):
 			{
 				"doctype": "Email Account",
 				"email_account_name": ACCOUNT,
-				"email_id": "campaigns@example.com",
+				"email_id": "group-send-benchmark@example.com",
 				"enable_outgoing": 1,
 				"default_outgoing": 1,
 				"smtp_server": "127.0.0.1",

@@ -12,24 +12,25 @@ OUTBOX = "Email Campaign Test Outbox"
 
 
 def ensure_outgoing_email_account(smtp_port=2525):
-	"""The site's default outgoing Email Account, pointing at an SMTP sink on 127.0.0.1."""
-	if not frappe.db.exists("Email Account", OUTBOX):
-		frappe.get_doc(
+	"""The site's default outgoing Email Account, pointing at an SMTP sink on 127.0.0.1 (not
+	validated: outside tests, validating connects to a server that may not be listening yet)."""
+	if frappe.db.exists("Email Account", OUTBOX):
+		account = frappe.get_doc("Email Account", OUTBOX)
+	else:
+		account = frappe.get_doc(
 			{
 				"doctype": "Email Account",
 				"email_account_name": OUTBOX,
 				"email_id": "campaigns@example.com",
 				"enable_outgoing": 1,
-				"default_outgoing": 1,
 				"smtp_server": "127.0.0.1",
-				"smtp_port": smtp_port,
 				"no_smtp_authentication": 1,
 			}
-		).insert(ignore_permissions=True)
+		)
 	frappe.db.set_value("Email Account", {"name": ("!=", OUTBOX)}, "default_outgoing", 0)
-	account = frappe.get_doc("Email Account", OUTBOX)
-	if (account.default_outgoing, int(account.smtp_port or 0)) != (1, smtp_port):
+	if account.is_new() or (account.default_outgoing, int(account.smtp_port or 0)) != (1, smtp_port):
 		account.default_outgoing, account.smtp_port = 1, smtp_port
+		account.flags.ignore_validate = True
 		account.save(ignore_permissions=True)  # clears the cached account other processes read
 
 
