@@ -1,7 +1,13 @@
 """Builders for the tier-2 tests: real records on the test site, named so that tests never collide."""
 
 import frappe
-from frappe.utils import add_days, today
+from frappe.utils import add_days, add_to_date, now_datetime, today
+
+try:  # Frappe v16: the test classes of frappe.tests
+	from frappe.tests import IntegrationTestCase
+except ImportError:  # Frappe v15: the same features under their former name
+	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
+
 
 
 def unique(prefix: str) -> str:
@@ -68,6 +74,18 @@ def run_worker(queues: str = "short,default,long", timeout: int = 300):
 	)
 	frappe.db.rollback()  # a fresh snapshot: what the worker committed
 	return worker
+
+
+def make_due_now(email_queues):
+	"""Make Email Queue rows leave on the next flush: no `send_after`, and created a minute ago.
+	Frappe v16's flush leaves an email alone during the 10 seconds after its creation (the
+	window in which a user may undo a send); v15 has no such window."""
+	frappe.db.set_value(
+		"Email Queue",
+		{"name": ("in", list(email_queues))},
+		{"send_after": None, "creation": add_to_date(now_datetime(), minutes=-1)},
+		update_modified=False,
+	)
 
 
 def make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }}</p>", **extra):

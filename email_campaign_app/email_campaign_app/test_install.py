@@ -1,12 +1,12 @@
 from unittest.mock import patch
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 
 from email_campaign_app.install import before_install
+from email_campaign_app.testing import IntegrationTestCase
 
 
-class TestInstall(FrappeTestCase):
+class TestInstall(IntegrationTestCase):
 	def test_installing_beside_erpnext_is_refused_with_a_clear_message(self):
 		real_installed_apps = frappe.get_installed_apps
 		answers = iter([["frappe", "erpnext"]])  # only the install check sees ERPNext

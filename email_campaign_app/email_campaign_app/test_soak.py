@@ -23,7 +23,6 @@ from urllib.parse import parse_qs, urlparse
 
 import frappe
 import pytz
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_datetime, getdate, today
 from frappe.utils.data import get_system_timezone
 
@@ -32,6 +31,7 @@ from email_campaign_app.smtp_sink import SMTPSink
 from email_campaign_app.testing import (
 	ensure_outgoing_email_account,
 	http,
+	IntegrationTestCase,
 	make_campaign,
 	make_contact,
 	make_email_campaign,
@@ -98,7 +98,7 @@ def refusals(dead: set[str]):
 	return refuse
 
 
-class TestSoak(FrappeTestCase):
+class TestSoak(IntegrationTestCase):
 	def setUp(self):
 		self.sink = SMTPSink(refuse=None).start()
 		self.addCleanup(self.sink.stop)

@@ -3,7 +3,6 @@
 """What the Desk shows: previews, test sends, the schedule view and the performance report."""
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate, today
 
 from email_campaign_app import api, desk, tasks
@@ -12,6 +11,7 @@ from email_campaign_app.email_campaign_app.report.email_campaign_performance.ema
 )
 from email_campaign_app.testing import (
 	ensure_outgoing_email_account,
+	IntegrationTestCase,
 	make_campaign,
 	make_email_campaign,
 	make_email_group,
@@ -23,7 +23,7 @@ from email_campaign_app.unsubscribe import unsubscribe_address
 LEDGER = "Email Campaign Send Log"
 
 
-class TestDesk(FrappeTestCase):
+class TestDesk(IntegrationTestCase):
 	def setUp(self):
 		ensure_outgoing_email_account()
 		self.first = make_template(subject="Welcome {{ doc.first_name }}", response="<p>Hi {{ doc.first_name }}</p>")

@@ -2,11 +2,11 @@
 # For license information, please see license.txt
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate, today
 
 from email_campaign_app.email_campaign_app.doctype.email_campaign.email_campaign import update_statuses
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	make_campaign,
 	make_contact,
 	make_email_campaign,
@@ -18,7 +18,7 @@ from email_campaign_app.testing import (
 )
 
 
-class TestEmailCampaign(FrappeTestCase):
+class TestEmailCampaign(IntegrationTestCase):
 	def setUp(self):
 		self.campaign = make_campaign([(make_template().name, 0), (make_template().name, 4)])
 
@@ -137,7 +137,7 @@ class TestEmailCampaign(FrappeTestCase):
 		email_campaign.save()
 
 
-class TestComputedFieldsOverREST(FrappeTestCase):
+class TestComputedFieldsOverREST(IntegrationTestCase):
 	"""Status, End Date and the sending flag are computed: a REST client cannot set them."""
 
 	def test_a_put_cannot_rewrite_status_end_date_or_the_sending_flag(self):

@@ -7,12 +7,12 @@ from urllib.parse import parse_qs, urlparse
 
 import frappe
 from frappe.tests.test_api import make_request
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_test_client, today
 
 from email_campaign_app import api, links, tasks
 from email_campaign_app.testing import (
 	ensure_outgoing_email_account,
+	IntegrationTestCase,
 	make_campaign,
 	make_email_campaign,
 	make_email_group,
@@ -40,7 +40,7 @@ def link_params(email_campaign, email):
 	return {key: values[0] for key, values in query.items()}
 
 
-class TestUnsubscribe(FrappeTestCase):
+class TestUnsubscribe(IntegrationTestCase):
 	def setUp(self):
 		ensure_outgoing_email_account()
 		frappe.cache.delete(api.bad_token_key("127.0.0.1"))

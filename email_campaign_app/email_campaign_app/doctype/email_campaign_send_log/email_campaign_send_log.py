@@ -29,7 +29,7 @@ class EmailCampaignSendLog(Document):
 		email_campaign: DF.Link
 		email_queue: DF.Link | None
 		email_template: DF.Link | None
-		error: DF.LongText | None
+		error: DF.Code | None
 		queued_on: DF.Date | None
 		recipient_doctype: DF.Link | None
 		recipient_email: DF.Data
