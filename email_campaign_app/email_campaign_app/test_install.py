@@ -2,7 +2,7 @@ from unittest.mock import patch
 
 import frappe
 
-from email_campaign_app.install import before_install
+from email_campaign_app.install import before_install, load_this_apps_modules
 from email_campaign_app.testing import IntegrationTestCase
 
 
@@ -21,3 +21,15 @@ class TestInstall(IntegrationTestCase):
 	def test_installing_on_plain_frappe_is_allowed(self):
 		with patch("frappe.get_installed_apps", return_value=["frappe"]):
 			before_install()
+
+	def test_a_module_map_cached_before_the_app_joined_apps_txt_is_rebuilt(self):
+		"""Frappe v16's install-app reads the cached map, and would create no DocType without it."""
+		frappe.setup_module_map()
+		self.addCleanup(frappe.setup_module_map)
+		stale = {app: modules for app, modules in frappe.local.app_modules.items() if app != "email_campaign_app"}
+		frappe.cache.set_value("app_modules", stale)
+		frappe.local.app_modules = stale
+		load_this_apps_modules()
+		self.assertEqual(frappe.local.app_modules["email_campaign_app"], ["email_campaign_app"])
+		self.assertEqual(frappe.local.module_app["email_campaign_app"], "email_campaign_app")
+		self.assertEqual(frappe.cache.get_value("app_modules")["email_campaign_app"], ["email_campaign_app"])
