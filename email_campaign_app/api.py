@@ -50,6 +50,25 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 	return show_confirmation(email_campaign, email, token)
 
 
+@frappe.whitelist(allow_guest=True, methods=["GET"])
+def email_opened(email_campaign: str | None = None, log: str | None = None, token: str | None = None):
+	"""The tracking pixel: marks the email's Communication read, then answers a 1x1 image."""
+	if tokens.is_valid_token(links.get_secret(), email_campaign, log, token, purpose="opened"):
+		frappe.request.after_response.add(lambda: mark_opened(log))
+	frappe.response.update(frappe.utils.get_imaginary_pixel_response())
+
+
+def mark_opened(log: str):
+	communication = frappe.db.get_value(ledger.LEDGER, log, "communication")
+	if communication and not frappe.db.get_value("Communication", communication, "read_by_recipient"):
+		frappe.db.set_value(
+			"Communication",
+			communication,
+			{"read_by_recipient": 1, "delivery_status": "Read", "read_by_recipient_on": frappe.utils.now_datetime()},
+		)
+	frappe.db.commit()  # after the response, nothing commits for us
+
+
 def use_visitor_language():
 	"""Answer a guest in the language of their browser (Accept-Language) when the site has it.
 

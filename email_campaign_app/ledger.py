@@ -63,26 +63,43 @@ def next_step(status: str, attempts: int) -> str:
 	return _("It will be retried on the next run.")
 
 
-def sync_ledger_with_email_queue():
+def sync_ledger_with_email_queue(email_queues: list[str] | None = None):
 	"""Queued rows whose email left become Sent; a delivery Frappe gave up on counts a failed
-	attempt, and a permanent refusal fails at once (Frappe's own retries are cancelled)."""
+	attempt, and a permanent refusal fails at once (Frappe's own retries are cancelled). Their
+	Communications get the same delivery status, in bulk (the Email Queues are not linked to
+	them, so that sending does not update a Communication per email).
+
+	`email_queues` limits the sync to those (a delivery job's own)."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	EmailQueue = frappe.qb.DocType("Email Queue")
+	queued = Ledger.status == "Queued"
+	if email_queues is not None:
+		queued &= Ledger.email_queue.isin(email_queues or [""])
 	sent = (
 		frappe.qb.from_(Ledger)
 		.join(EmailQueue)
 		.on(Ledger.email_queue == EmailQueue.name)
-		.select(Ledger.name)
-		.where((Ledger.status == "Queued") & (EmailQueue.status == "Sent"))
-		.run(pluck=True)
+		.select(Ledger.name, Ledger.communication)
+		.where(queued & (EmailQueue.status == "Sent"))
+		.run()
 	)
 	if sent:
-		frappe.qb.update(Ledger).set(Ledger.status, "Sent").where(Ledger.name.isin(sent)).run()
-	record_delivery_failures()
+		frappe.qb.update(Ledger).set(Ledger.status, "Sent").where(Ledger.name.isin([row[0] for row in sent])).run()
+		set_delivery_status([row[1] for row in sent], "Sent")
+	record_delivery_failures(queued)
 	reopen_email_campaigns_to_retry()
 
 
-def record_delivery_failures():
+def set_delivery_status(communications: list[str], status: str):
+	communications = [name for name in communications if name]
+	if communications:
+		Communication = frappe.qb.DocType("Communication")
+		frappe.qb.update(Communication).set(Communication.delivery_status, status).where(
+			Communication.name.isin(communications) & (Communication.delivery_status != "Read")
+		).run()
+
+
+def record_delivery_failures(queued):
 	"""One UPDATE per outcome (status, attempts, reason): failures come in bulk with one cause."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	EmailQueue = frappe.qb.DocType("Email Queue")
@@ -92,26 +109,27 @@ def record_delivery_failures():
 		frappe.qb.from_(Ledger)
 		.join(EmailQueue)
 		.on(Ledger.email_queue == EmailQueue.name)
-		.select(Ledger.name, Ledger.attempts, EmailQueue.name, EmailQueue.status, EmailQueue.error)
-		.where((Ledger.status == "Queued") & (given_up | being_retried))
+		.select(Ledger.name, Ledger.attempts, Ledger.communication, EmailQueue.name, EmailQueue.status, EmailQueue.error)
+		.where(queued & (given_up | being_retried))
 		.run()
 	)
-	outcomes: dict[tuple, list[str]] = {}
+	outcomes: dict[tuple, list[tuple[str, str]]] = {}
 	to_cancel = []
-	for ledger_name, attempts, email_queue, queue_status, error in rows:
+	for ledger_name, attempts, communication, email_queue, queue_status, error in rows:
 		failure = failures.classify(error)
 		if queue_status not in ("Error", "Expired"):
 			if not failure.permanent:
 				continue  # Frappe retries a passing failure itself
 			to_cancel.append(email_queue)
 		status = failures.status_after((attempts or 0) + 1, failure.permanent)
-		outcomes.setdefault((status, (attempts or 0) + 1, failure.reason), []).append(ledger_name)
+		outcomes.setdefault((status, (attempts or 0) + 1, failure.reason), []).append((ledger_name, communication))
 	if to_cancel:
 		frappe.qb.update(EmailQueue).set(EmailQueue.status, "Cancelled").where(EmailQueue.name.isin(to_cancel)).run()
-	for (status, attempts, reason), names in outcomes.items():
+	for (status, attempts, reason), rows_of_outcome in outcomes.items():
 		frappe.qb.update(Ledger).set(Ledger.status, status).set(Ledger.attempts, attempts).set(
 			Ledger.error, reason
-		).where(Ledger.name.isin(names)).run()
+		).where(Ledger.name.isin([name for name, _communication in rows_of_outcome])).run()
+		set_delivery_status([communication for _name, communication in rows_of_outcome], "Error")
 
 
 def reopen_email_campaigns_to_retry():

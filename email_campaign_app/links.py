@@ -16,6 +16,16 @@ def unsubscribe_url(email_campaign: str, email: str) -> str:
 	return get_url(f"{UNSUBSCRIBE_METHOD}?{query}")
 
 
+OPENED_METHOD = "/api/method/email_campaign_app.api.email_opened"
+
+
+def tracking_pixel(email_campaign: str, ledger_key: str) -> str:
+	"""An image that tells, when the recipient's mail client loads it, that this email was opened."""
+	token = tokens.make_token(get_secret(), email_campaign, ledger_key, purpose="opened")
+	query = urlencode({"email_campaign": email_campaign, "log": ledger_key, "token": token})
+	return f'<img src="{get_url(f"{OPENED_METHOD}?{query}")}" alt="" width="1" height="1">'
+
+
 def get_secret() -> str:
 	from frappe.utils.password import get_encryption_key
 

@@ -60,8 +60,12 @@ def environment() -> SandboxedEnvironment:
 	return env
 
 
+# What a campaign email is rendered with: the recipient, and the link its footer carries.
+CONTEXT = ("doc", "unsubscribe_url")
+
+
 def allowed_names() -> set[str]:
-	return {"doc", *environment().globals}
+	return {*CONTEXT, *environment().globals}
 
 
 @lru_cache(maxsize=512)
@@ -91,18 +95,18 @@ def validate_template(email_template: str, *sources: str):
 			).format(
 				frappe.bold(email_template),
 				", ".join(sorted(names)),
-				", ".join(sorted(allowed_names() - {"doc"})),
+				", ".join(sorted(allowed_names() - set(CONTEXT))),
 			),
 			title=_("Invalid Email Template"),
 		)
 
 
-def render(email_template: str, source: str, doc: dict) -> str:
+def render(email_template: str, source: str, doc: dict, **context) -> str:
 	"""`source` rendered for `doc`; any failure is a ValidationError naming the template."""
 	validate_template(email_template, source)
 	template, _forbidden = compile_template(source or "")
 	try:
-		return template.render(doc=doc)
+		return template.render(doc=doc, **context)
 	except Exception as error:
 		frappe.throw(
 			_("Email Template {0} cannot be rendered: {1}").format(frappe.bold(email_template), error),

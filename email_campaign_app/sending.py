@@ -1,24 +1,26 @@
-"""One email's send path: claimed, rendered, recorded and queued in one transaction.
+"""One batch of emails: composed, then claimed and written in one transaction, then delivered.
 
-Each email is claimed, rendered, recorded as a Communication and put in Frappe's Email Queue
-inside one database transaction whose first write is the send ledger row: the ledger's
-primary key is the send key, so a second worker, a second run or a rerun after a crash finds
-the row (or waits for it) and never queues the same email twice; a crash rolls the whole
-email back, so the next run sends it.
+A batch's emails are composed in memory (each step's email built once, see messages.py), then
+one transaction claims their ledger rows and writes their Communications and Email Queues in
+bulk (writing.py): the ledger's primary key is the send key, so a second worker, a second run
+or a rerun after a crash never queues an email twice, and a crash rolls the whole batch back,
+so the next run sends it. When the bulk write fails, each email is written in its own
+transaction, so that one bad email stops nobody. A delivery job then sends the batch through
+Frappe's Email Queue on one SMTP connection (delivery.py).
 """
 
 import traceback
 
 import frappe
 from frappe import _
-from frappe.utils import escape_html, get_datetime, get_formatted_email, getdate, now_datetime, today
+from frappe.email.doctype.email_account.email_account import EmailAccount
+from frappe.utils import escape_html, get_formatted_email, getdate
 
-from email_campaign_app import links, rendering, schedule
-from email_campaign_app.ledger import LEDGER, ledger_values, record_error
+from email_campaign_app import links, messages, rendering, schedule
+from email_campaign_app.ledger import record_error
+from email_campaign_app.writing import QueuedEmail, write
 
 PERSON_DOCTYPES = ("Lead", "Contact")
-
-
 def as_job_arg(send: schedule.Send) -> dict:
 	return {
 		"email_campaign": send.email_campaign,
@@ -41,17 +43,48 @@ def from_job_arg(arg: dict) -> schedule.Send:
 
 
 def send_batch(sends: list[dict]):
-	"""Worker entry point: queue each email of the batch; one failure never stops the others."""
+	"""Worker entry point: compose the batch, write it in one transaction, hand it to delivery."""
 	batch = [from_job_arg(arg) for arg in sends]
 	context = BatchContext(batch)
+	emails = []
 	for send in batch:
 		try:
-			queue_email(send, context)
+			if email := compose_email(send, context):
+				emails.append(email)
+		except Exception:
+			frappe.clear_last_message()
+			record_error(send, traceback.format_exc())
+			frappe.db.commit()
+	try:
+		queued = write(emails)
+		frappe.db.commit()
+	except Exception:
+		frappe.db.rollback()
+		queued = write_one_by_one(emails)
+	deliver(queued)
+
+
+def write_one_by_one(emails: list[QueuedEmail]) -> list[str]:
+	queued = []
+	for email in emails:
+		try:
+			queued += write([email])
 			frappe.db.commit()
 		except Exception:
 			frappe.db.rollback()
-			record_error(send, traceback.format_exc())
+			record_error(email.send, traceback.format_exc())
 			frappe.db.commit()
+	return queued
+
+
+def deliver(email_queues: list[str]):
+	"""Send what this batch queued in a job of its own (Frappe's flush would take minutes)."""
+	if email_queues:
+		frappe.enqueue(
+			"email_campaign_app.delivery.send_email_queues",
+			queue="long",
+			email_queues=email_queues,
+		)
 
 
 def find_people_by_email(emails: list[str]) -> dict[str, tuple[str, str]]:
@@ -76,7 +109,7 @@ class BatchContext:
 			for row in frappe.get_all(
 				"Email Campaign",
 				filters={"name": ("in", list({send.email_campaign for send in batch}))},
-				fields=["name", "campaign_name", "sender", "send_at", "status", "email_campaign_for"],
+				fields=["name", "campaign_name", "sender", "send_at", "status", "email_campaign_for", "owner"],
 			)
 		}
 		self.senders = {}
@@ -84,6 +117,9 @@ class BatchContext:
 			[send.recipient.email for send in batch if not send.recipient.doctype]
 		)
 		self.documents = self._load_documents(batch)
+		self.unsubscribed = unsubscribed_addresses(batch)
+		self.step_messages = {}
+		self.email_accounts = {}
 
 	def _load_documents(self, batch):
 		wanted: dict[str, set[str]] = {}
@@ -111,6 +147,28 @@ class BatchContext:
 			frappe.throw(_("{0} {1} no longer exists.").format(_(doctype), name))
 		return frappe._dict(doctype="Email Group Member", name=recipient.email, email=recipient.email, email_id=recipient.email)
 
+	def step_message(self, email_template: str, sender: str) -> messages.StepMessage:
+		"""Each step's email is built once per batch and sender."""
+		key = (email_template, sender)
+		if key not in self.step_messages:
+			self.step_messages[key] = messages.StepMessage(email_template, sender)
+		return self.step_messages[key]
+
+	def email_account_of(self, sender: str) -> str | None:
+		"""The outgoing Email Account Frappe would send `sender`'s email with."""
+		return self.outgoing_account(sender).name
+
+	def tracks_opens(self, sender: str) -> bool:
+		return bool(self.outgoing_account(sender).track_email_status)
+
+	def outgoing_account(self, sender: str) -> frappe._dict:
+		if sender not in self.email_accounts:
+			account = EmailAccount.find_outgoing(match_by_email=sender, _raise_error=True)
+			self.email_accounts[sender] = frappe._dict(
+				name=account.name if account.is_exists_in_db() else None, track_email_status=account.track_email_status
+			)
+		return self.email_accounts[sender]
+
 	def sender_of(self, user: str) -> str:
 		if user not in self.senders:
 			enabled, email = frappe.db.get_value("User", user, ["enabled", "email"]) or (0, None)
@@ -120,59 +178,45 @@ class BatchContext:
 		return self.senders[user]
 
 
-def queue_email(send: schedule.Send, context: BatchContext):
-	"""Claim the ledger row, then render and queue the email, all in the current transaction."""
-	email_campaign = context.email_campaigns.get(send.email_campaign)
-	if not email_campaign:
-		return  # deleted since the plan was made
-	ledger = claim(send, email_campaign.campaign_name)
-	if not ledger:
-		return
-	if email_campaign.status == schedule.UNSUBSCRIBED:
-		ledger.db_set({"status": "Skipped", "error": None})
-		return
-
-	subject, body, unsubscribe_link = compose(send, context)
-	communication = make_communication(send, email_campaign, context, subject, body)
-	with links.list_unsubscribe_header(unsubscribe_link):
-		email_queue = frappe.sendmail(
-			recipients=[send.recipient.email],
-			sender=context.sender_of(email_campaign.sender),
-			subject=subject,
-			message=body,
-			reference_doctype="Email Campaign",
-			reference_name=send.email_campaign,
-			communication=communication.name,
-			add_unsubscribe_link=0,
-			send_after=send_time(send, email_campaign),
+def unsubscribed_addresses(batch: list[schedule.Send]) -> set[str]:
+	"""The batch's addresses that asked Frappe for no more email: from everything, or from one
+	of the batch's Email Campaigns (lowercase)."""
+	emails = list({send.recipient.email for send in batch})
+	if not emails:
+		return set()
+	Unsubscribe = frappe.qb.DocType("Email Unsubscribe")
+	rows = (
+		frappe.qb.from_(Unsubscribe)
+		.select(Unsubscribe.email)
+		.where(
+			Unsubscribe.email.isin(emails)
+			& (
+				(Unsubscribe.global_unsubscribe == 1)
+				| (
+					(Unsubscribe.reference_doctype == "Email Campaign")
+					& Unsubscribe.reference_name.isin(list({send.email_campaign for send in batch}))
+				)
+			)
 		)
-	ledger.db_set(
-		{
-			"status": "Queued" if email_queue else "Skipped",
-			"communication": communication.name,
-			"email_queue": email_queue.name if email_queue else None,
-			"queued_on": today(),
-			"error": None if email_queue else _("The address has unsubscribed from this email."),
-		}
+		.run(pluck=True)
 	)
+	return {email.lower() for email in rows}
 
 
-def claim(send: schedule.Send, campaign_name: str):
-	"""Insert this email's ledger row, or take over its row in Error; None when it is taken.
-
-	A concurrent worker inserting the same key waits on the primary key until this transaction
-	ends, then sees a duplicate: the database decides who sends.
-	"""
-	ledger = frappe.get_doc(ledger_values(send, "Queued", campaign_name))
-	try:
-		ledger.insert(ignore_permissions=True)
-		return ledger
-	except frappe.DuplicateEntryError:
-		frappe.clear_last_message()
-	status = frappe.db.get_value(LEDGER, ledger.name, "status", for_update=True)
-	if status != "Error":
-		return None
-	return frappe.get_doc(LEDGER, ledger.name)
+def compose_email(send: schedule.Send, context: BatchContext) -> QueuedEmail | None:
+	"""The batch's copy of one email, or a Skipped one (the recipient unsubscribed)."""
+	campaign = context.email_campaigns.get(send.email_campaign)
+	if not campaign:
+		return None  # deleted since the plan was made
+	if campaign.status == schedule.UNSUBSCRIBED or send.recipient.email.lower() in context.unsubscribed:
+		return QueuedEmail(send, campaign, None, "", context)
+	sender = context.sender_of(campaign.sender)
+	step = context.step_message(send.step.email_template, sender)
+	pixel = links.tracking_pixel(send.email_campaign, send.key) if context.tracks_opens(sender) else ""
+	email = step.for_recipient(
+		context.document_for(send.recipient), links.unsubscribe_url(send.email_campaign, send.recipient.email), pixel
+	)
+	return QueuedEmail(send, campaign, email, sender, context)
 
 
 def compose(send: schedule.Send, context: BatchContext, test: bool = False) -> tuple[str, str, str | None]:
@@ -197,33 +241,3 @@ def render(email_template: str, doc: frappe._dict) -> tuple[str, str]:
 
 def escaped(doc: frappe._dict) -> frappe._dict:
 	return frappe._dict({key: escape_html(value) if isinstance(value, str) else value for key, value in doc.items()})
-
-
-def make_communication(send, email_campaign, context, subject, body):
-	communication = frappe.get_doc(
-		{
-			"doctype": "Communication",
-			"communication_type": "Communication",
-			"communication_medium": "Email",
-			"sent_or_received": "Sent",
-			"subject": subject,
-			"content": body,
-			"sender": context.sender_of(email_campaign.sender),
-			"recipients": send.recipient.email,
-			"reference_doctype": "Email Campaign",
-			"reference_name": send.email_campaign,
-			"email_template": send.step.email_template,
-			"user": email_campaign.sender,
-		}
-	)
-	doctype, name = context.person_of(send.recipient)
-	if doctype:
-		communication.add_link(doctype, name)
-	communication.insert(ignore_permissions=True)
-	return communication
-
-
-def send_time(send: schedule.Send, email_campaign) -> str | None:
-	send_at = get_datetime(f"{send.send_date} {email_campaign.send_at or '09:00'}").time()
-	leaves_at = schedule.send_at_datetime(send.send_date, getdate(today()), now_datetime(), send_at)
-	return str(leaves_at) if leaves_at else None

@@ -24,14 +24,14 @@ NO_VALUE_TYPES = {"Column Break", "Section Break", "Tab Break", "HTML", "Button"
 # Frappe core doctypes this app links to, with the fields the app reads from them.
 FRAPPE_DOCTYPES = {
 	"Comment": {"reference_doctype", "reference_name", "comment_type", "content"},
-	"Communication": {"reference_doctype", "reference_name", "subject", "sender", "recipients", "email_template", "read_by_recipient"},
+	"Communication": {"reference_doctype", "reference_name", "subject", "sender", "recipients", "email_template", "read_by_recipient", "read_by_recipient_on", "delivery_status", "message_id"},
 	"Communication Link": {"link_doctype", "link_name"},
 	"Error Log": {"reference_doctype", "reference_name", "error", "method"},
 	"Contact": {"name", "email_id", "unsubscribed", "first_name"},
 	"DocType": {"name"},
 	"Email Group": {"name"},
 	"Email Group Member": {"email_group", "email", "unsubscribed"},
-	"Email Queue": {"name", "status", "error", "retry", "reference_doctype", "reference_name", "sender", "message", "communication", "send_after", "priority"},
+	"Email Queue": {"name", "status", "error", "retry", "message_id", "reference_doctype", "reference_name", "sender", "message", "communication", "send_after", "priority"},
 	"Email Queue Recipient": {"recipient", "status"},
 	"Email Template": {"name", "subject", "response", "response_html", "use_html"},
 	"Email Unsubscribe": {"email", "reference_doctype", "reference_name"},

@@ -57,28 +57,30 @@ def clock() -> float:
 
 def worker_main():
 	"""A real RQ worker in a fresh process, its clock frozen (ticking) at the simulated day,
-	with the day's faults: `frappe.sendmail` raises a database error for some addresses, or
-	hangs on one (the test kills the worker there)."""
+	with the day's faults, where a batch writes its Email Queues (its transaction is open):
+	a database error when the batch holds some addresses, or a hang on one (the test kills
+	the worker there)."""
 	from unittest.mock import patch
 
 	import pymysql
 	from freezegun import freeze_time
 
+	from email_campaign_app import writing
 	from frappe.utils.background_jobs import start_worker
 
 	queues, at_utc, faults = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-	real_sendmail = frappe.sendmail
+	real_write = writing.write_email_queues
 
-	def faulty_sendmail(*args, **kwargs):
-		[address] = kwargs["recipients"]
-		if address in faults.get("db_error_for", ()):
+	def faulty_write(emails):
+		addresses = {email.send.recipient.email for email in emails}
+		if addresses & set(faults.get("db_error_for", ())):
 			raise pymysql.err.OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
-		if address == faults.get("hang_on"):
+		if faults.get("hang_on") in addresses:
 			Path(HANG_MARKER.format(pid=os.getpid())).touch()
 			time.sleep(600)
-		return real_sendmail(*args, **kwargs)
+		return real_write(emails)
 
-	with freeze_time(at_utc, tick=True), patch("frappe.sendmail", side_effect=faulty_sendmail):
+	with freeze_time(at_utc, tick=True), patch("email_campaign_app.writing.write_email_queues", side_effect=faulty_write):
 		start_worker(queue=queues, burst=True)
 
 
@@ -261,6 +263,7 @@ class TestSoak(IntegrationTestCase):
 		self.assertEqual(self.faults["database errors"], 2 * len(DB_ERROR_DAYS))
 		self.assertEqual(self.faults["worker killed"], 1)
 		self.assertGreater(refused.get("451", 0), 0)
+		self.assertEqual(refused.get("550", 0), by_status["Failed"])  # a permanent refusal is tried once
 
 	def received(self, email_campaigns: set[str], marker_of: dict) -> list[tuple[str, str, str]]:
 		"""(Email Campaign, Email Template, address) of each message the server accepted."""

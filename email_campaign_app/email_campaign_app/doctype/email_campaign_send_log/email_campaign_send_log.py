@@ -25,6 +25,7 @@ class EmailCampaignSendLog(Document):
 
 		attempts: DF.Int
 		campaign_name: DF.Link | None
+		claim: DF.Data | None
 		communication: DF.Link | None
 		email_campaign: DF.Link
 		email_queue: DF.Link | None

@@ -1,0 +1,161 @@
+"""One step's email built once through Frappe's own email body, then personalised per recipient.
+
+Frappe's `sendmail` renders the site's email wrapper, inlines its CSS (premailer) and builds the
+MIME message for every email: most of the cost of a send, and the same for every recipient of a
+step. Here a step's email is built once: the template's Jinja constructs are set aside as inert
+tokens, the wrapper and the template are CSS-inlined together, the tokens are put back, and
+Frappe's EMail serializes the message with placeholders. Each recipient's copy renders the
+inlined template for that recipient (in the campaign sandbox) and fills the placeholders.
+
+When inlining would move a Jinja construct (HTML that the parser reorders), the step is built
+per recipient instead: slower, never wrong.
+"""
+
+import quopri
+import re
+from email.policy import SMTP
+from email.utils import make_msgid
+from typing import NamedTuple
+
+import frappe
+from frappe import _
+from frappe.email.email_body import get_email, get_formatted_html
+from frappe.utils import escape_html
+from frappe.utils.data import expand_relative_urls, to_markdown
+
+from email_campaign_app import links, rendering
+
+JINJA = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.S)
+BODY_START, BODY_END = "ECBODYSTARTX9", "ECBODYENDX9"
+HTML_SLOT, TEXT_SLOT = "ECHTMLSLOTX9", "ECTEXTSLOTX9"
+SUBJECT_SLOT, MESSAGE_ID_SLOT, UNSUBSCRIBE_SLOT = "ECSUBJECTSLOTX9", "ecmessageidslotx9", "ECUNSUBSCRIBESLOTX9"
+# Frappe's EMail checks its recipients' addresses, then writes To as a placeholder that the
+# Email Queue fills per recipient when it sends.
+PLACEHOLDER_RECIPIENT = "recipient@example.com"
+
+
+class Email(NamedTuple):
+	"""One recipient's email: what the Communication shows and what the Email Queue sends."""
+
+	subject: str
+	body: str  # the Communication's content: the template and the footer, without the wrapper
+	message: str  # the MIME message, as Frappe's Email Queue stores it
+	message_id: str
+
+
+def token(index: int) -> str:
+	# Looks like an absolute URL, so that Frappe's relative-URL expansion leaves it alone
+	return f"https://ecjinja{index:05d}.invalid"
+
+
+def protect(source: str) -> tuple[str, list[str]]:
+	"""`source` with each Jinja construct replaced by an inert token, and the constructs."""
+	constructs = []
+
+	def set_aside(match):
+		constructs.append(match.group(0))
+		return token(len(constructs) - 1)
+
+	return JINJA.sub(set_aside, source), constructs
+
+
+def restore(text: str, constructs: list[str]) -> str | None:
+	"""Put the constructs back; None when a token was lost, repeated or moved out of order."""
+	positions = [text.find(token(i)) for i in range(len(constructs))]
+	if any(p < 0 for p in positions) or positions != sorted(positions):
+		return None
+	if any(text.count(token(i)) != 1 for i in range(len(constructs))):
+		return None
+	for i, construct in enumerate(constructs):
+		text = text.replace(token(i), construct)
+	return text
+
+
+def quoted_printable(text: str) -> str:
+	"""`text` as the quoted-printable lines of a MIME part (CRLF line ends)."""
+	return quopri.encodestring(text.encode()).decode().replace("\n", "\r\n")
+
+
+class StepMessage:
+	"""A step's email for one sender, built once; `for_recipient` personalises it.
+
+	What is built is kept in the site's cache for a day: each batch runs in a fresh work horse
+	of its own, and CSS inlining is most of the cost of building."""
+
+	def __init__(self, email_template: str, sender: str):
+		template = frappe.get_cached_doc("Email Template", email_template)
+		rendering.validate_template(email_template, template.subject, template.response_)
+		self.email_template, self.sender = email_template, sender
+		self.subject = template.subject
+		self.source = (template.response_ or "") + links.unsubscribe_footer("{{ unsubscribe_url }}")
+		key = f"email_campaign_app:step_message:{email_template}:{template.modified}:{sender}:{frappe.local.lang}"
+		built = frappe.cache.get_value(key, expires=True) or self.build()
+		frappe.cache.set_value(key, built, expires_in_sec=24 * 3600)
+		self.built_once = built["skeleton"] is not None
+		if self.built_once:
+			self.body, _forbidden = rendering.compile_template(built["body"])
+			self.text, _forbidden = rendering.compile_template(built["text"])
+			self.skeleton = built["skeleton"]
+
+	def build(self) -> dict:
+		"""The template and the wrapper, CSS-inlined together; no skeleton when that moved Jinja."""
+		protected, constructs = protect(self.source)
+		html = get_formatted_html(self.email_template, f"{BODY_START}{protected}{BODY_END}", sender=self.sender)
+		prefix, start, rest = html.partition(BODY_START)
+		inlined, end, suffix = rest.partition(BODY_END)
+		body = restore(inlined, constructs) if start and end else None
+		text = restore(to_markdown(prefix + inlined + suffix), constructs) if body else None
+		skeleton = self.build_skeleton(prefix, suffix) if text is not None else None
+		return {"body": body, "text": text, "skeleton": skeleton}
+
+	def build_skeleton(self, prefix: str, suffix: str) -> str:
+		"""The MIME message through Frappe's EMail, with a slot for every personal part."""
+		mail = get_email(
+			recipients=[PLACEHOLDER_RECIPIENT],
+			sender=self.sender,
+			subject=SUBJECT_SLOT,
+			formatted=f"{prefix}\n{HTML_SLOT}\n{suffix}",
+			text_content=f"\n{TEXT_SLOT}\n",
+		)
+		mail.set_message_id(f"{MESSAGE_ID_SLOT}@{frappe.local.site}")
+		with links.list_unsubscribe_header(UNSUBSCRIBE_SLOT):
+			skeleton = mail.as_string()
+		if any(skeleton.count(slot) != 1 for slot in (SUBJECT_SLOT, HTML_SLOT, TEXT_SLOT, MESSAGE_ID_SLOT, UNSUBSCRIBE_SLOT)):
+			frappe.throw(_("The email of Email Template {0} could not be prepared.").format(self.email_template))
+		return skeleton
+
+	def for_recipient(self, doc: dict, unsubscribe_url: str, tracking_pixel: str = "") -> Email:
+		"""`doc`'s copy; values from `doc` are HTML-escaped in the body, not in the subject nor
+		in the plain-text part. The tracking pixel goes in the email, not in its Communication."""
+		subject = " ".join(rendering.render(self.email_template, self.subject, doc).split())
+		escaped = frappe._dict({k: escape_html(v) if isinstance(v, str) else v for k, v in doc.items()})
+		message_id = make_msgid(domain=frappe.local.site)[1:-1]
+		if not self.built_once:
+			return self.built_for(subject, escaped, unsubscribe_url, message_id, tracking_pixel)
+		html = expand_relative_urls(self.render(self.body, doc=escaped, unsubscribe_url=unsubscribe_url))
+		text = self.render(self.text, doc=doc, unsubscribe_url=unsubscribe_url)
+		message = (
+			self.skeleton.replace(f"Subject: {SUBJECT_SLOT}\r\n", SMTP.fold("Subject", subject))
+			.replace(HTML_SLOT, quoted_printable(html + tracking_pixel))
+			.replace(TEXT_SLOT, quoted_printable(text))
+			.replace(f"{MESSAGE_ID_SLOT}@{frappe.local.site}", message_id)
+			.replace(UNSUBSCRIBE_SLOT, unsubscribe_url)
+		)
+		return Email(subject, html, message, message_id)
+
+	def render(self, template, **context) -> str:
+		try:
+			return template.render(**context)
+		except Exception as error:
+			frappe.throw(
+				_("Email Template {0} cannot be rendered: {1}").format(frappe.bold(self.email_template), error),
+				title=_("Invalid Email Template"),
+			)
+
+	def built_for(self, subject, escaped, unsubscribe_url, message_id, tracking_pixel) -> Email:
+		"""The slow way, for a template whose HTML the CSS inliner reorders: all of it per email."""
+		body = rendering.render(self.email_template, self.source, escaped, unsubscribe_url=unsubscribe_url)
+		mail = get_email(recipients=[PLACEHOLDER_RECIPIENT], sender=self.sender, subject=subject, msg=body + tracking_pixel)
+		mail.set_message_id(message_id)
+		with links.list_unsubscribe_header(unsubscribe_url):
+			return Email(subject, body, mail.as_string(), message_id)
