@@ -9,7 +9,6 @@ except ImportError:  # Frappe v15: the same features under their former name
 	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
 
-
 def unique(prefix: str) -> str:
 	return f"{prefix} {frappe.generate_hash(length=8)}"
 
@@ -90,7 +89,13 @@ def make_due_now(email_queues):
 
 def make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }}</p>", **extra):
 	return frappe.get_doc(
-		{"doctype": "Email Template", "name": unique("Template"), "subject": subject, "response": response, **extra}
+		{
+			"doctype": "Email Template",
+			"name": unique("Template"),
+			"subject": subject,
+			"response": response,
+			**extra,
+		}
 	).insert(ignore_permissions=True)
 
 
@@ -129,7 +134,9 @@ def make_contact(email=None, first_name="Grace", **extra):
 
 
 def make_email_group(emails=(), unsubscribed=()):
-	group = frappe.get_doc({"doctype": "Email Group", "title": unique("Group")}).insert(ignore_permissions=True)
+	group = frappe.get_doc({"doctype": "Email Group", "title": unique("Group")}).insert(
+		ignore_permissions=True
+	)
 	for email in emails:
 		frappe.get_doc(
 			{
@@ -189,7 +196,10 @@ def http(method: str, path: str, user: str | None = "Administrator", **kwargs):
 	frappe.db.commit()
 	client = get_test_client(use_cookies=False)
 	response = make_request(
-		target=getattr(client, method.lower()), args=(path,), kwargs={"headers": headers, **kwargs}, site=frappe.local.site
+		target=getattr(client, method.lower()),
+		args=(path,),
+		kwargs={"headers": headers, **kwargs},
+		site=frappe.local.site,
 	)
 	frappe.db.rollback()
 	return response

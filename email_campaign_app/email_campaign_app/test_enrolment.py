@@ -10,7 +10,13 @@ from frappe.utils import add_days, today
 
 from email_campaign_app import api, enrolment
 from email_campaign_app.email_campaign_app.doctype.email_campaign.email_campaign import EmailCampaign
-from email_campaign_app.testing import IntegrationTestCase, make_campaign, make_contact, make_email_campaign, make_lead
+from email_campaign_app.testing import (
+	IntegrationTestCase,
+	make_campaign,
+	make_contact,
+	make_email_campaign,
+	make_lead,
+)
 from email_campaign_app.testing_roles import ensure_user
 
 SALES_USER = "ec-sales-user@example.com"

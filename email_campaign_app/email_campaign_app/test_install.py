@@ -15,7 +15,9 @@ class TestInstall(IntegrationTestCase):
 			return next(answers, None) or real_installed_apps(*args, **kwargs)
 
 		with patch("frappe.get_installed_apps", side_effect=installed_apps):
-			with self.assertRaisesRegex(frappe.ValidationError, "already provides Campaign, Email Campaign and Lead"):
+			with self.assertRaisesRegex(
+				frappe.ValidationError, "already provides Campaign, Email Campaign and Lead"
+			):
 				before_install()
 
 	def test_installing_on_plain_frappe_is_allowed(self):
@@ -26,7 +28,9 @@ class TestInstall(IntegrationTestCase):
 		"""Frappe v16's install-app reads the cached map, and would create no DocType without it."""
 		frappe.setup_module_map()
 		self.addCleanup(frappe.setup_module_map)
-		stale = {app: modules for app, modules in frappe.local.app_modules.items() if app != "email_campaign_app"}
+		stale = {
+			app: modules for app, modules in frappe.local.app_modules.items() if app != "email_campaign_app"
+		}
 		frappe.cache.set_value("app_modules", stale)
 		frappe.local.app_modules = stale
 		load_this_apps_modules()

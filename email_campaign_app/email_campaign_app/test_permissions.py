@@ -10,8 +10,8 @@ from frappe.desk.desktop import Workspace
 
 from email_campaign_app import api, permissions
 from email_campaign_app.testing import (
-	ensure_outgoing_email_account,
 	IntegrationTestCase,
+	ensure_outgoing_email_account,
 	make_campaign,
 	make_email_campaign,
 	make_email_group,

@@ -8,11 +8,11 @@ import frappe
 from email_campaign_app import links, tasks
 from email_campaign_app.smtp_sink import SMTPSink, header_lines
 from email_campaign_app.testing import (
-	ensure_outgoing_email_account,
 	IntegrationTestCase,
+	ensure_outgoing_email_account,
 	make_campaign,
-	make_email_campaign,
 	make_due_now,
+	make_email_campaign,
 	make_lead,
 	run_worker,
 )
@@ -35,9 +35,12 @@ class TestWhatAWorkerSends(IntegrationTestCase):
 			[message] = [m for m in sink.messages if m.recipients == (lead.email_id,)]
 
 		url = links.unsubscribe_url(email_campaign.name, lead.email_id)
-		self.assertEqual(header_lines(message.data, "List-Unsubscribe"), [f"List-Unsubscribe: <{url}>".encode()])
 		self.assertEqual(
-			header_lines(message.data, "List-Unsubscribe-Post"), [b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
+			header_lines(message.data, "List-Unsubscribe"), [f"List-Unsubscribe: <{url}>".encode()]
+		)
+		self.assertEqual(
+			header_lines(message.data, "List-Unsubscribe-Post"),
+			[b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"],
 		)
 		self.assertNotIn(b"=?utf-8?", message.data.split(b"\r\n\r\n", 1)[0])
 		frappe.db.rollback()

@@ -15,8 +15,8 @@ from frappe.utils import today
 
 from email_campaign_app import planning, sending, tasks, writing
 from email_campaign_app.testing import (
-	ensure_outgoing_email_account,
 	IntegrationTestCase,
+	ensure_outgoing_email_account,
 	make_campaign,
 	make_email_campaign,
 	make_email_group,

@@ -29,9 +29,9 @@ from frappe.utils.data import get_system_timezone
 from email_campaign_app import links
 from email_campaign_app.smtp_sink import SMTPSink
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	http,
-	IntegrationTestCase,
 	make_campaign,
 	make_contact,
 	make_email_campaign,
@@ -63,10 +63,10 @@ def worker_main():
 	from unittest.mock import patch
 
 	import pymysql
+	from frappe.utils.background_jobs import start_worker
 	from freezegun import freeze_time
 
 	from email_campaign_app import writing
-	from frappe.utils.background_jobs import start_worker
 
 	queues, at_utc, faults = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 	real_write = writing.write_email_queues

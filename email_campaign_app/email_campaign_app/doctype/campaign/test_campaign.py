@@ -4,7 +4,13 @@
 import frappe
 from frappe.utils import add_days, getdate, today
 
-from email_campaign_app.testing import IntegrationTestCase, make_campaign, make_email_campaign, make_lead, make_template
+from email_campaign_app.testing import (
+	IntegrationTestCase,
+	make_campaign,
+	make_email_campaign,
+	make_lead,
+	make_template,
+)
 
 
 class TestCampaign(IntegrationTestCase):

@@ -42,12 +42,16 @@ class EmailCampaignSendLog(Document):
 
 	def validate(self):
 		self.refuse_unless_the_app_does_it(
-			_("The Email Campaign Send Log records what was sent: its rows cannot be created or changed by hand.")
+			_(
+				"The Email Campaign Send Log records what was sent: its rows cannot be created or changed by hand."
+			)
 		)
 
 	def on_trash(self):
 		self.refuse_unless_the_app_does_it(
-			_("The Email Campaign Send Log records what was sent: deleting a row would send its email again. Delete the Email Campaign instead.")
+			_(
+				"The Email Campaign Send Log records what was sent: deleting a row would send its email again. Delete the Email Campaign instead."
+			)
 		)
 
 	def refuse_unless_the_app_does_it(self, message: str):

@@ -11,8 +11,8 @@ from frappe.utils import add_days, get_datetime, getdate, today
 from email_campaign_app import links, planning, sending, tasks
 from email_campaign_app.api import send_due_emails_now
 from email_campaign_app.testing import (
-	ensure_outgoing_email_account,
 	IntegrationTestCase,
+	ensure_outgoing_email_account,
 	make_campaign,
 	make_contact,
 	make_email_campaign,
