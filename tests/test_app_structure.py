@@ -32,7 +32,7 @@ FRAPPE_DOCTYPES = {
 	"Email Group": {"name"},
 	"Email Group Member": {"email_group", "email", "unsubscribed"},
 	"Email Queue": {"name", "status", "error", "retry", "message_id", "reference_doctype", "reference_name", "sender", "message", "communication", "send_after", "priority"},
-	"Email Queue Recipient": {"recipient", "status"},
+	"Email Queue Recipient": {"recipient", "status", "error"},
 	"Email Template": {"name", "subject", "response", "response_html", "use_html"},
 	"Email Unsubscribe": {"email", "reference_doctype", "reference_name"},
 	"User": {"name", "enabled", "email", "api_key"},
