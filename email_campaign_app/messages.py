@@ -11,8 +11,6 @@ When inlining would move a Jinja construct (HTML that the parser reorders), the 
 per recipient instead: slower, never wrong.
 """
 
-import quopri
-import re
 from email.policy import SMTP
 from email.utils import make_msgid
 from typing import NamedTuple
@@ -24,9 +22,15 @@ from frappe.utils import escape_html
 from frappe.utils.data import expand_relative_urls, to_markdown
 
 from email_campaign_app import links, rendering
+from email_campaign_app.jinja_tokens import (
+	inlined_in_place,
+	protect,
+	quoted_printable,
+	restore,
+	without_leading_closing_tags,
+)
 
-JINJA = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.S)
-BODY_START, BODY_END = "ECBODYSTARTX9", "ECBODYENDX9"
+BODY_START, BODY_END = "<!--email-campaign-body-->", "<!--end-of-email-campaign-body-->"
 HTML_SLOT, TEXT_SLOT = "ECHTMLSLOTX9", "ECTEXTSLOTX9"
 SUBJECT_SLOT, MESSAGE_ID_SLOT, UNSUBSCRIBE_SLOT = "ECSUBJECTSLOTX9", "ecmessageidslotx9", "ECUNSUBSCRIBESLOTX9"
 # Frappe's EMail checks its recipients' addresses, then writes To as a placeholder that the
@@ -43,44 +47,11 @@ class Email(NamedTuple):
 	message_id: str
 
 
-def token(index: int) -> str:
-	# Looks like an absolute URL, so that Frappe's relative-URL expansion leaves it alone
-	return f"https://ecjinja{index:05d}.invalid"
-
-
-def protect(source: str) -> tuple[str, list[str]]:
-	"""`source` with each Jinja construct replaced by an inert token, and the constructs."""
-	constructs = []
-
-	def set_aside(match):
-		constructs.append(match.group(0))
-		return token(len(constructs) - 1)
-
-	return JINJA.sub(set_aside, source), constructs
-
-
-def restore(text: str, constructs: list[str]) -> str | None:
-	"""Put the constructs back; None when a token was lost, repeated or moved out of order."""
-	positions = [text.find(token(i)) for i in range(len(constructs))]
-	if any(p < 0 for p in positions) or positions != sorted(positions):
-		return None
-	if any(text.count(token(i)) != 1 for i in range(len(constructs))):
-		return None
-	for i, construct in enumerate(constructs):
-		text = text.replace(token(i), construct)
-	return text
-
-
-def quoted_printable(text: str) -> str:
-	"""`text` as the quoted-printable lines of a MIME part (CRLF line ends)."""
-	return quopri.encodestring(text.encode()).decode().replace("\n", "\r\n")
-
-
 class StepMessage:
 	"""A step's email for one sender, built once; `for_recipient` personalises it.
 
-	What is built is kept in the site's cache for a day: each batch runs in a fresh work horse
-	of its own, and CSS inlining is most of the cost of building."""
+	What is built is kept in the site's cache for an hour (an edited template has a new key):
+	each batch runs in a fresh work horse of its own, and CSS inlining is most of the cost."""
 
 	def __init__(self, email_template: str, sender: str):
 		template = frappe.get_cached_doc("Email Template", email_template)
@@ -90,7 +61,7 @@ class StepMessage:
 		self.source = (template.response_ or "") + links.unsubscribe_footer("{{ unsubscribe_url }}")
 		key = f"email_campaign_app:step_message:{email_template}:{template.modified}:{sender}:{frappe.local.lang}"
 		built = frappe.cache.get_value(key, expires=True) or self.build()
-		frappe.cache.set_value(key, built, expires_in_sec=24 * 3600)
+		frappe.cache.set_value(key, built, expires_in_sec=3600)
 		self.built_once = built["skeleton"] is not None
 		if self.built_once:
 			self.body, _forbidden = rendering.compile_template(built["body"])
@@ -103,7 +74,8 @@ class StepMessage:
 		html = get_formatted_html(self.email_template, f"{BODY_START}{protected}{BODY_END}", sender=self.sender)
 		prefix, start, rest = html.partition(BODY_START)
 		inlined, end, suffix = rest.partition(BODY_END)
-		body = restore(inlined, constructs) if start and end else None
+		in_place = inlined_in_place(protected, inlined) if start and end else None
+		body = restore(in_place, constructs) if in_place is not None else None
 		text = restore(to_markdown(prefix + inlined + suffix), constructs) if body else None
 		skeleton = self.build_skeleton(prefix, suffix) if text is not None else None
 		return {"body": body, "text": text, "skeleton": skeleton}
@@ -141,7 +113,7 @@ class StepMessage:
 			.replace(f"{MESSAGE_ID_SLOT}@{frappe.local.site}", message_id)
 			.replace(UNSUBSCRIBE_SLOT, unsubscribe_url)
 		)
-		return Email(subject, html, message, message_id)
+		return Email(subject, without_leading_closing_tags(html), message, message_id)
 
 	def render(self, template, **context) -> str:
 		try:

@@ -15,7 +15,7 @@ from email_campaign_app import schedule
 from email_campaign_app.ledger import LEDGER
 from email_campaign_app.sending import as_job_arg
 
-BATCH_SIZE = 200
+BATCH_SIZE = 500  # emails per job: each job pays a fresh work horse, so fewer, larger jobs
 
 
 def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:

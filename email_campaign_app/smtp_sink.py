@@ -123,3 +123,41 @@ def header_lines(data: bytes, name: str) -> list[bytes]:
 		else:
 			current = None
 	return [b"\r\n".join(lines) for lines in found]
+
+
+def serve(port: int, log_path: str):
+	"""Run the server in its own process, writing each accepted message's recipients as a line
+	of `log_path`: a benchmark then measures senders, not a server sharing their interpreter."""
+	import sys
+	import time
+
+	with open(log_path, "a", buffering=1) as log:
+
+		class LoggingSink(SMTPSink):
+			def __init__(self):
+				super().__init__(port)
+				self.messages = LoggedMessages(log)
+
+		with LoggingSink():
+			print(f"listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
+			while True:
+				time.sleep(3600)
+
+
+class LoggedMessages(list):
+	def __init__(self, log):
+		super().__init__()
+		self.log = log
+
+	def append(self, message: Received):
+		self.log.write(",".join(message.recipients) + "\n")
+
+
+if __name__ == "__main__":
+	import argparse
+
+	parser = argparse.ArgumentParser(description="An SMTP server on 127.0.0.1 that logs what it accepts.")
+	parser.add_argument("--port", type=int, required=True)
+	parser.add_argument("--log", required=True)
+	args = parser.parse_args()
+	serve(args.port, args.log)

@@ -49,10 +49,10 @@ def write(emails: list[QueuedEmail]) -> list[str]:
 		.where(Ledger.name.isin([email.key for email in emails]) & (Ledger.claim == claim))
 		.run(pluck=True)
 	)
-	mine = [email for email in emails if email.key in ours and email.email]
-	write_communications(mine)
-	write_email_queues(mine)
-	return [email.email_queue for email in mine]
+	claimed = [email for email in emails if email.key in ours and email.email]
+	write_communications(claimed)
+	write_email_queues(claimed)
+	return [email.email_queue for email in claimed]
 
 
 def retake_rows_in_error(emails: list[QueuedEmail], claim: str):
