@@ -372,7 +372,7 @@ def html_part(message: str) -> str:
 	return parsed.get_body(preferencelist=("html",)).get_content()
 
 
-class TestStepEmailBuiltOnce(FrappeTestCase):
+class TestStepEmailBuiltOnce(IntegrationTestCase):
 	"""A step's email is CSS-inlined once and personalised per recipient: it must say what the
 	email built the slow way (everything per recipient) says."""
 
