@@ -121,7 +121,21 @@ def bulk_email_campaigns(count, campaigns, offset=0):
 	leads, email_campaigns = [], []
 	for i in range(offset, offset + count):
 		lead = f"{PREFIX}-LEAD-{i:06d}"
-		leads.append((lead, "Ada", f"Lead {i}", f"Ada Lead {i}", f"bench{i}@example.com", "Lead", 0, now, now, "Administrator", "Administrator"))
+		leads.append(
+			(
+				lead,
+				"Ada",
+				f"Lead {i}",
+				f"Ada Lead {i}",
+				f"bench{i}@example.com",
+				"Lead",
+				0,
+				now,
+				now,
+				"Administrator",
+				"Administrator",
+			)
+		)
 		start = add_days(today(), -(i % STEPS))
 		email_campaigns.append(
 			(f"{PREFIX}-EC-{i:06d}", campaigns[i % len(campaigns)], "Lead", lead, "Administrator", start, "09:00",
@@ -129,12 +143,39 @@ def bulk_email_campaigns(count, campaigns, offset=0):
 		)  # fmt: skip
 	frappe.db.bulk_insert(
 		"Lead",
-		["name", "first_name", "last_name", "lead_name", "email_id", "status", "unsubscribed", "creation", "modified", "owner", "modified_by"],
+		[
+			"name",
+			"first_name",
+			"last_name",
+			"lead_name",
+			"email_id",
+			"status",
+			"unsubscribed",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
 		leads,
 	)
 	frappe.db.bulk_insert(
 		"Email Campaign",
-		["name", "campaign_name", "email_campaign_for", "recipient", "sender", "start_date", "send_at", "end_date", "status", "all_steps_sent", "creation", "modified", "owner", "modified_by"],
+		[
+			"name",
+			"campaign_name",
+			"email_campaign_for",
+			"recipient",
+			"sender",
+			"start_date",
+			"send_at",
+			"end_date",
+			"status",
+			"all_steps_sent",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
 		email_campaigns,
 	)
 	frappe.db.commit()
@@ -156,7 +197,23 @@ def bulk_ledger_of_previous_days(count, campaigns):
 				email, "Lead", f"{PREFIX}-LEAD-{i:06d}", "Sent", add_days(today(), day - days_ago), now, now, "Administrator", "Administrator"))  # fmt: skip
 	frappe.db.bulk_insert(
 		"Email Campaign Send Log",
-		["name", "email_campaign", "campaign_name", "email_template", "send_after_days", "send_date", "recipient_email", "recipient_doctype", "recipient_name", "status", "queued_on", "creation", "modified", "owner", "modified_by"],
+		[
+			"name",
+			"email_campaign",
+			"campaign_name",
+			"email_template",
+			"send_after_days",
+			"send_date",
+			"recipient_email",
+			"recipient_doctype",
+			"recipient_name",
+			"status",
+			"queued_on",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
 		rows,
 	)
 	frappe.db.commit()
@@ -171,12 +228,56 @@ def bulk_email_group(members, campaign):
 	frappe.db.bulk_insert(
 		"Email Group Member",
 		["name", "email_group", "email", "unsubscribed", "creation", "modified", "owner", "modified_by"],
-		[(f"{PREFIX}-M-{i:06d}", group, f"member{i}@example.com", 0, now, now, "Administrator", "Administrator") for i in range(members)],
+		[
+			(
+				f"{PREFIX}-M-{i:06d}",
+				group,
+				f"member{i}@example.com",
+				0,
+				now,
+				now,
+				"Administrator",
+				"Administrator",
+			)
+			for i in range(members)
+		],
 	)
 	frappe.db.bulk_insert(
 		"Email Campaign",
-		["name", "campaign_name", "email_campaign_for", "recipient", "sender", "start_date", "send_at", "end_date", "status", "all_steps_sent", "creation", "modified", "owner", "modified_by"],
-		[(f"{PREFIX}-EC-GROUP", campaign, "Email Group", group, "Administrator", today(), "09:00", add_days(today(), STEPS - 1), "In Progress", 0, now, now, "Administrator", "Administrator")],
+		[
+			"name",
+			"campaign_name",
+			"email_campaign_for",
+			"recipient",
+			"sender",
+			"start_date",
+			"send_at",
+			"end_date",
+			"status",
+			"all_steps_sent",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
+		[
+			(
+				f"{PREFIX}-EC-GROUP",
+				campaign,
+				"Email Group",
+				group,
+				"Administrator",
+				today(),
+				"09:00",
+				add_days(today(), STEPS - 1),
+				"In Progress",
+				0,
+				now,
+				now,
+				"Administrator",
+				"Administrator",
+			)
+		],
 	)
 	frappe.db.commit()
 
@@ -211,15 +312,25 @@ def find_with_app(names=None):
 def find_with_loop():
 	"""ERPNext's send_email_to_leads_or_contacts, without sending: what a naive loop costs."""
 	due = []
-	for row in frappe.get_all("Email Campaign", filters={"status": ("not in", ["Unsubscribed", "Completed", "Scheduled"])}):
+	for row in frappe.get_all(
+		"Email Campaign", filters={"status": ("not in", ["Unsubscribed", "Completed", "Scheduled"])}
+	):
 		email_campaign = frappe.get_doc("Email Campaign", row.name)
 		campaign = frappe.get_cached_doc("Campaign", email_campaign.campaign_name)
 		for entry in campaign.get("campaign_schedules"):
 			if getdate(add_days(email_campaign.start_date, entry.send_after_days)) == getdate(today()):
 				if email_campaign.email_campaign_for == "Email Group":
-					members = frappe.get_all("Email Group Member", filters={"email_group": email_campaign.recipient, "unsubscribed": 0}, pluck="email")
+					members = frappe.get_all(
+						"Email Group Member",
+						filters={"email_group": email_campaign.recipient, "unsubscribed": 0},
+						pluck="email",
+					)
 				else:
-					members = [frappe.db.get_value(email_campaign.email_campaign_for, email_campaign.recipient, "email_id")]
+					members = [
+						frappe.db.get_value(
+							email_campaign.email_campaign_for, email_campaign.recipient, "email_id"
+						)
+					]
 				due.extend((email_campaign.name, entry.email_template, email) for email in members)
 	return due
 
@@ -273,7 +384,11 @@ def per_email_costs(sample):
 	with measured("app", results):
 		send_with_app(sample[half:])
 	return {
-		name: {**figures, "ms_per_email": 1000 * figures["seconds"] / half, "queries_per_email": figures["queries"] / half}
+		name: {
+			**figures,
+			"ms_per_email": 1000 * figures["seconds"] / half,
+			"queries_per_email": figures["queries"] / half,
+		}
 		for name, figures in results.items()
 	}
 
@@ -320,19 +435,30 @@ def run(sizes, sample_size):
 	sample = [s for s in find_with_app() if s.recipient.doctype == "Lead"][: 2 * sample_size]
 	costs = per_email_costs(sample)
 	print(f"\n== sending {sample_size} emails each way (render, Communication, Email Queue, commit)")
-	for name, label in (("bare", "bare Communication + frappe.sendmail (floor)"), ("app", "email_campaign_app send path")):
+	for name, label in (
+		("bare", "bare Communication + frappe.sendmail (floor)"),
+		("app", "email_campaign_app send path"),
+	):
 		c = costs[name]
-		print(f"{label:48} {c['ms_per_email']:7.1f} ms/email  {1000 / c['ms_per_email']:6.1f} emails/s  {c['queries_per_email']:5.1f} queries/email")
-	print(f"{'per-email cost ratio (app / floor)':48} {costs['app']['ms_per_email'] / costs['bare']['ms_per_email']:7.2f}x")
+		print(
+			f"{label:48} {c['ms_per_email']:7.1f} ms/email  {1000 / c['ms_per_email']:6.1f} emails/s  {c['queries_per_email']:5.1f} queries/email"
+		)
+	print(
+		f"{'per-email cost ratio (app / floor)':48} {costs['app']['ms_per_email'] / costs['bare']['ms_per_email']:7.2f}x"
+	)
 	clean_up()
 
 
 def report_finding(results, app_count, loop_count):
 	app, loop = results["app"], results["loop"]
 	print(f"{'':22} {'queries':>9} {'seconds':>9} {'peak MiB':>9} {'emails due':>11}   (app: best of 3 runs)")
-	print(f"{'email_campaign_app':22} {app['queries']:9d} {app['seconds']:9.3f} {app['peak_mib']:9.1f} {app_count:11,d}")
+	print(
+		f"{'email_campaign_app':22} {app['queries']:9d} {app['seconds']:9.3f} {app['peak_mib']:9.1f} {app_count:11,d}"
+	)
 	print(f"{'per-campaign loop':22} {loop['queries']:9d} {loop['seconds']:9.3f} {'':>9} {loop_count:11,d}")
-	print(f"{'ratio (loop / app)':22} {loop['queries'] / app['queries']:8.0f}x {loop['seconds'] / app['seconds']:8.0f}x")
+	print(
+		f"{'ratio (loop / app)':22} {loop['queries'] / app['queries']:8.0f}x {loop['seconds'] / app['seconds']:8.0f}x"
+	)
 
 
 def main():

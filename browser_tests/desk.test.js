@@ -14,7 +14,14 @@ let browser, page;
 before(async () => {
 	browser = await chromium.launch({
 		executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-		args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+		args: [
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-background-networking",
+			"--disable-component-update",
+			"--disable-sync",
+			"--no-first-run",
+		],
 	});
 	page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 	page.setDefaultTimeout(20000);
@@ -28,23 +35,36 @@ async function shot(name) {
 
 async function save() {
 	await page.keyboard.press("Control+s");
-	const saved = page.waitForFunction(() => window.cur_frm && !cur_frm.is_new() && !cur_frm.is_dirty());
-	const refused = page.locator(".msgprint:visible").first().waitFor().then(async () => {
-		throw new Error(`save refused: ${await page.locator(".msgprint:visible").first().innerText()}`);
-	});
+	const saved = page.waitForFunction(
+		() => window.cur_frm && !cur_frm.is_new() && !cur_frm.is_dirty()
+	);
+	const refused = page
+		.locator(".msgprint:visible")
+		.first()
+		.waitFor()
+		.then(async () => {
+			throw new Error(
+				`save refused: ${await page.locator(".msgprint:visible").first().innerText()}`
+			);
+		});
 	await Promise.race([saved, refused]);
 }
 
 async function pick_link(input, value) {
 	await input.click();
 	await input.fill(value);
-	const option = page.locator('ul[role="listbox"]:visible [role="option"]', { hasText: value }).first();
+	const option = page
+		.locator('ul[role="listbox"]:visible [role="option"]', { hasText: value })
+		.first();
 	await option.waitFor({ state: "visible" });
 	await option.click();
 }
 
 async function call(method, args) {
-	return page.evaluate(({ method, args }) => frappe.call({ method, args }).then((r) => r.message), { method, args });
+	return page.evaluate(
+		({ method, args }) => frappe.call({ method, args }).then((r) => r.message),
+		{ method, args }
+	);
 }
 
 test("a user builds a campaign and an email campaign from the Desk", async () => {
@@ -52,25 +72,51 @@ test("a user builds a campaign and an email campaign from the Desk", async () =>
 	await page.fill("#login_email", "Administrator");
 	await page.fill("#login_password", process.env.ADMIN_PASSWORD || "admin");
 	await page.click(".btn-login");
-	await page.waitForURL(/\/app/);
+	// the app's tile (add_to_apps_screen) is where a login lands when it is the site's only app
+	// (v16 redirects /app/... to /desk/...)
+	await page.waitForURL(/\/(app|desk)\/crm/);
+	const logo = "/assets/email_campaign_app/images/logo.svg";
+	assert.equal(
+		await page.evaluate(() => frappe.boot.app_logo_url),
+		logo,
+		"the Desk shows the app's logo"
+	);
+	const served = await page.request.get(`${BASE_URL}${logo}`);
+	assert.equal(served.status(), 200);
+	assert.match(served.headers()["content-type"], /svg/);
 
 	// what the campaign needs: two Email Templates and a Lead
 	const templates = [`Welcome ${suffix}`, `Follow-up ${suffix}`];
 	for (const [i, name] of templates.entries()) {
 		await call("frappe.client.insert", {
-			doc: { doctype: "Email Template", name, subject: `Step ${i + 1} for {{ doc.first_name }}`, response: `<p>Hello {{ doc.first_name }}</p>` },
+			doc: {
+				doctype: "Email Template",
+				name,
+				subject: `Step ${i + 1} for {{ doc.first_name }}`,
+				response: `<p>Hello {{ doc.first_name }}</p>`,
+			},
 		});
 	}
 	const lead = await call("frappe.client.insert", {
-		doc: { doctype: "Lead", first_name: "Ada", last_name: `Browser ${suffix}`, email_id: `ada.${suffix}@example.com` },
+		doc: {
+			doctype: "Lead",
+			first_name: "Ada",
+			last_name: `Browser ${suffix}`,
+			email_id: `ada.${suffix}@example.com`,
+		},
 	});
 
 	// the Campaign, with its schedule typed into the grid
 	await page.goto(`${BASE_URL}/app/campaign/new`);
 	await page.locator('input[data-fieldname="campaign_name"]').fill(`Launch ${suffix}`);
-	for (const [i, [template, days]] of [[templates[1], 3], [templates[0], 0]].entries()) {
+	for (const [i, [template, days]] of [
+		[templates[1], 3],
+		[templates[0], 0],
+	].entries()) {
 		await page.click('[data-fieldname="campaign_schedules"] .grid-add-row');
-		const row = page.locator(`[data-fieldname="campaign_schedules"] .grid-row[data-idx="${i + 1}"]`);
+		const row = page.locator(
+			`[data-fieldname="campaign_schedules"] .grid-row[data-idx="${i + 1}"]`
+		);
 		await row.locator('[data-fieldname="email_template"]').first().click();
 		await pick_link(row.locator('input[data-fieldname="email_template"]'), template);
 		await row.locator('[data-fieldname="send_after_days"]').first().click();
@@ -78,17 +124,27 @@ test("a user builds a campaign and an email campaign from the Desk", async () =>
 	}
 	await save();
 	const campaign = await page.evaluate(() => cur_frm.doc);
-	assert.deepEqual(campaign.campaign_schedules.map((r) => r.send_after_days), [0, 3], "schedule sorted by day");
+	assert.deepEqual(
+		campaign.campaign_schedules.map((r) => r.send_after_days),
+		[0, 3],
+		"schedule sorted by day"
+	);
 
 	// the dashboard's "+" beside Email Campaign opens a new Email Campaign for this Campaign
 	await page.click('.form-dashboard .document-link[data-doctype="Email Campaign"] .btn-new');
 	await page.waitForURL(/\/app\/email-campaign\/new/);
-	await page.waitForFunction((name) => cur_frm.doc.doctype === "Email Campaign" && cur_frm.doc.campaign_name === name, campaign.name);
+	await page.waitForFunction(
+		(name) => cur_frm.doc.doctype === "Email Campaign" && cur_frm.doc.campaign_name === name,
+		campaign.name
+	);
 	await pick_link(page.locator('input[data-fieldname="recipient"]'), lead.name);
 	await save();
 	const email_campaign = await page.evaluate(() => cur_frm.doc);
 	assert.equal(email_campaign.status, "In Progress");
-	assert.equal(email_campaign.end_date, await page.evaluate(() => frappe.datetime.add_days(frappe.datetime.get_today(), 3)));
+	assert.equal(
+		email_campaign.end_date,
+		await page.evaluate(() => frappe.datetime.add_days(frappe.datetime.get_today(), 3))
+	);
 	await page.waitForSelector(".email-campaign-schedule tbody tr");
 	assert.equal(await page.locator(".email-campaign-schedule tbody tr").count(), 2);
 	await shot("email_campaign_form");
@@ -103,8 +159,12 @@ test("a user builds a campaign and an email campaign from the Desk", async () =>
 	await page.keyboard.press("Escape");
 
 	// the list shows the status in colour
-	await page.goto(`${BASE_URL}/app/email-campaign?campaign_name=${encodeURIComponent(campaign.name)}`);
-	const pill = page.locator(".list-row-container .indicator-pill", { hasText: "In Progress" }).first();
+	await page.goto(
+		`${BASE_URL}/app/email-campaign?campaign_name=${encodeURIComponent(campaign.name)}`
+	);
+	const pill = page
+		.locator(".list-row-container .indicator-pill", { hasText: "In Progress" })
+		.first();
 	await pill.waitFor();
 	assert.match(await pill.getAttribute("class"), /\borange\b/);
 	await shot("email_campaign_list");
@@ -114,12 +174,24 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 	// what the Sales Manager prepared: a Campaign, and a Sales User to work with it
 	const template = `Bulk ${suffix}`;
 	await call("frappe.client.insert", {
-		doc: { doctype: "Email Template", name: template, subject: "Hello {{ doc.first_name }}", response: "<p>Hello</p>" },
+		doc: {
+			doctype: "Email Template",
+			name: template,
+			subject: "Hello {{ doc.first_name }}",
+			response: "<p>Hello</p>",
+		},
 	});
 	const campaign = await call("frappe.client.insert", {
-		doc: { doctype: "Campaign", campaign_name: `Bulk ${suffix}`, campaign_schedules: [{ email_template: template, send_after_days: 0 }] },
+		doc: {
+			doctype: "Campaign",
+			campaign_name: `Bulk ${suffix}`,
+			campaign_schedules: [{ email_template: template, send_after_days: 0 }],
+		},
 	});
-	const sales_user = { email: `sales.${suffix}@example.com`, password: `Sales-${suffix}-Pw!2026` };
+	const sales_user = {
+		email: `sales.${suffix}@example.com`,
+		password: `Sales-${suffix}-Pw!2026`,
+	};
 	await call("frappe.client.insert", {
 		doc: {
 			doctype: "User",
@@ -133,7 +205,12 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 	const company_name = `Bulk Leads ${suffix}`;
 	const leads = [];
 	for (const [i, email_id] of ["ada", "grace", "alan", ""].entries()) {
-		const doc = { doctype: "Lead", first_name: `Lead${i}`, company_name, email_id: email_id && `${email_id}.${suffix}@example.com` };
+		const doc = {
+			doctype: "Lead",
+			first_name: `Lead${i}`,
+			company_name,
+			email_id: email_id && `${email_id}.${suffix}@example.com`,
+		};
 		leads.push(await call("frappe.client.insert", { doc }));
 	}
 	const without_email = leads[3];
@@ -147,11 +224,15 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 		await user_page.fill("#login_email", sales_user.email);
 		await user_page.fill("#login_password", sales_user.password);
 		await user_page.click(".btn-login");
-		await user_page.waitForURL(/\/app/);
+		await user_page.waitForURL(/\/(app|desk)/);
 
-		await user_page.goto(`${BASE_URL}/app/lead?company_name=${encodeURIComponent(company_name)}`);
+		await user_page.goto(
+			`${BASE_URL}/app/lead?company_name=${encodeURIComponent(company_name)}`
+		);
 		const rows = user_page.locator(".list-row-container .list-row-checkbox");
-		await user_page.waitForFunction(() => document.querySelectorAll(".list-row-container .list-row-checkbox").length === 4);
+		await user_page.waitForFunction(
+			() => document.querySelectorAll(".list-row-container .list-row-checkbox").length === 4
+		);
 		for (let i = 0; i < 4; i++) await rows.nth(i).check();
 		await user_page.click(".actions-btn-group > button");
 		await user_page.click(".actions-btn-group .dropdown-menu :text('Add to Email Campaign')");
@@ -159,10 +240,16 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 		const dialog = user_page.locator(".modal:visible");
 		await dialog.locator('input[data-fieldname="campaign_name"]').click();
 		await dialog.locator('input[data-fieldname="campaign_name"]').fill(campaign.name);
-		const option = user_page.locator('ul[role="listbox"]:visible [role="option"]', { hasText: campaign.name }).first();
+		const option = user_page
+			.locator('ul[role="listbox"]:visible [role="option"]', { hasText: campaign.name })
+			.first();
 		await option.waitFor({ state: "visible" });
 		await option.click();
-		assert.equal(await dialog.locator('input[data-fieldname="sender"]').count(), 0, "a Sales User cannot choose another sender");
+		assert.equal(
+			await dialog.locator('input[data-fieldname="sender"]').count(),
+			0,
+			"a Sales User cannot choose another sender"
+		);
 		await dialog.locator(".btn-primary", { hasText: "Add 4 record(s)" }).click();
 
 		const summary = user_page.locator(".msgprint .email-campaign-enrolment-summary");
@@ -178,20 +265,44 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 
 		// the Lead's form counts its Email Campaign in the dashboard
 		await user_page.goto(`${BASE_URL}/app/lead/${leads[0].name}`);
-		const link = user_page.locator('.form-dashboard .document-link[data-doctype="Email Campaign"] .count');
+		const link = user_page.locator(
+			'.form-dashboard .document-link[data-doctype="Email Campaign"] .count'
+		);
 		await user_page.waitForFunction(
-			() => document.querySelector('.form-dashboard .document-link[data-doctype="Email Campaign"] .count')?.innerText.trim() === "1"
+			() =>
+				document
+					.querySelector(
+						'.form-dashboard .document-link[data-doctype="Email Campaign"] .count'
+					)
+					?.innerText.trim() === "1"
 		);
 		assert.equal((await link.innerText()).trim(), "1");
 
-		await user_page.goto(`${BASE_URL}/app/email-campaign?campaign_name=${encodeURIComponent(campaign.name)}`);
-		await user_page.waitForFunction(() => document.querySelectorAll(".list-row-container").length === 3);
+		await user_page.goto(
+			`${BASE_URL}/app/email-campaign?campaign_name=${encodeURIComponent(campaign.name)}`
+		);
+		await user_page.waitForFunction(
+			() => document.querySelectorAll(".list-row-container").length === 3
+		);
 		const email_campaigns = await user_page.evaluate(
-			(campaign_name) => frappe.db.get_list("Email Campaign", { filters: { campaign_name }, fields: ["recipient", "sender"] }),
+			(campaign_name) =>
+				frappe.db.get_list("Email Campaign", {
+					filters: { campaign_name },
+					fields: ["recipient", "sender"],
+				}),
 			campaign.name
 		);
-		assert.deepEqual(email_campaigns.map((e) => e.recipient).sort(), leads.slice(0, 3).map((l) => l.name).sort());
-		assert.ok(email_campaigns.every((e) => e.sender === sales_user.email), "the Sales User sends as themselves");
+		assert.deepEqual(
+			email_campaigns.map((e) => e.recipient).sort(),
+			leads
+				.slice(0, 3)
+				.map((l) => l.name)
+				.sort()
+		);
+		assert.ok(
+			email_campaigns.every((e) => e.sender === sales_user.email),
+			"the Sales User sends as themselves"
+		);
 	} finally {
 		await context.close();
 	}

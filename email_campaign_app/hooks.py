@@ -4,6 +4,22 @@ app_publisher = "email_campaign_app developers"
 app_description = "Email Campaigns (drip sequences of Email Templates to a Lead, a Contact or an Email Group) for Frappe sites"
 app_email = "dev@email-campaign-app.local"
 app_license = "mit"
+app_logo_url = "/assets/email_campaign_app/images/logo.svg"
+
+# Apps
+# ------------------
+
+# The app's tile on the apps screen (/apps; on Frappe v16 the desktop), for the roles the CRM
+# workspace is for. /app/crm is the workspace's path on v15; v16 redirects /app/... to /desk/...
+add_to_apps_screen = [
+	{
+		"name": "email_campaign_app",
+		"logo": "/assets/email_campaign_app/images/logo.svg",
+		"title": "Email Campaign",
+		"route": "/app/crm",
+		"has_permission": "email_campaign_app.permissions.has_app_permission",
+	}
+]
 
 # Installation
 # ------------

@@ -8,6 +8,11 @@ CONFLICTING_APPS = ("erpnext",)
 
 
 def before_install():
+	refuse_beside_conflicting_apps()
+	load_this_apps_modules()
+
+
+def refuse_beside_conflicting_apps():
 	for app in CONFLICTING_APPS:
 		if app in frappe.get_installed_apps():
 			frappe.throw(
@@ -17,6 +22,17 @@ def before_install():
 				).format(app),
 				title=_("Cannot install email_campaign_app"),
 			)
+
+
+def load_this_apps_modules():
+	"""`install-app` creates the DocTypes of the modules `frappe.local.app_modules` lists for the
+	app. On a site whose module map was cached before the app joined sites/apps.txt (`bench
+	get-app`, then `install-app` on a site in use), that map lacks the app, and Frappe v16's
+	clear_cache() no longer rebuilds it: the install would succeed and create no DocType.
+	Rebuild the map then (on a fresh map this does nothing)."""
+	if "email_campaign_app" not in (frappe.local.app_modules or {}):
+		frappe.cache.delete_value("app_modules")
+		frappe.setup_module_map()
 
 
 def after_install():

@@ -33,6 +33,12 @@ RIGHTS = (
 )
 MANAGE = ("read", "write", "create", "delete", "report", "export", "share", "print", "email")
 
+
+def has_app_permission() -> bool:
+	"""The apps screen shows the app to the roles its CRM workspace is for."""
+	return bool(set(APP_ROLES) & set(frappe.get_roles()))
+
+
 # What the schedule needs from Frappe's own doctypes (Desk User already reads Email Templates).
 CORE_DOCTYPE_RIGHTS = {
 	"Email Template": {SALES_MANAGER: ("read", "write", "create", "report", "share", "print", "email")},

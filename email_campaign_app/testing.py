@@ -1,7 +1,12 @@
 """Builders for the tier-2 tests: real records on the test site, named so that tests never collide."""
 
 import frappe
-from frappe.utils import add_days, today
+from frappe.utils import add_days, add_to_date, now_datetime, today
+
+try:  # Frappe v16: the test classes of frappe.tests
+	from frappe.tests import IntegrationTestCase
+except ImportError:  # Frappe v15: the same features under their former name
+	from frappe.tests.utils import FrappeTestCase as IntegrationTestCase
 
 
 def unique(prefix: str) -> str:
@@ -71,9 +76,27 @@ def run_worker(queues: str = "short,default,long", timeout: int = 300):
 	return worker
 
 
+def make_due_now(email_queues):
+	"""Make Email Queue rows leave on the next flush: no `send_after`, and created a minute ago.
+	Frappe v16's flush leaves an email alone during the 10 seconds after its creation (the
+	window in which a user may undo a send); v15 has no such window."""
+	frappe.db.set_value(
+		"Email Queue",
+		{"name": ("in", list(email_queues))},
+		{"send_after": None, "creation": add_to_date(now_datetime(), minutes=-1)},
+		update_modified=False,
+	)
+
+
 def make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }}</p>", **extra):
 	return frappe.get_doc(
-		{"doctype": "Email Template", "name": unique("Template"), "subject": subject, "response": response, **extra}
+		{
+			"doctype": "Email Template",
+			"name": unique("Template"),
+			"subject": subject,
+			"response": response,
+			**extra,
+		}
 	).insert(ignore_permissions=True)
 
 
@@ -112,7 +135,9 @@ def make_contact(email=None, first_name="Grace", **extra):
 
 
 def make_email_group(emails=(), unsubscribed=()):
-	group = frappe.get_doc({"doctype": "Email Group", "title": unique("Group")}).insert(ignore_permissions=True)
+	group = frappe.get_doc({"doctype": "Email Group", "title": unique("Group")}).insert(
+		ignore_permissions=True
+	)
 	for email in emails:
 		frappe.get_doc(
 			{
@@ -172,7 +197,10 @@ def http(method: str, path: str, user: str | None = "Administrator", **kwargs):
 	frappe.db.commit()
 	client = get_test_client(use_cookies=False)
 	response = make_request(
-		target=getattr(client, method.lower()), args=(path,), kwargs={"headers": headers, **kwargs}, site=frappe.local.site
+		target=getattr(client, method.lower()),
+		args=(path,),
+		kwargs={"headers": headers, **kwargs},
+		site=frappe.local.site,
 	)
 	frappe.db.rollback()
 	return response

@@ -21,13 +21,19 @@ def address_of_recipient(email_campaign: str, email: str) -> str | None:
 	email = (email or "").strip()
 	if not email:
 		return None
-	campaign = frappe.db.get_value("Email Campaign", email_campaign, ["email_campaign_for", "recipient"], as_dict=True)
+	campaign = frappe.db.get_value(
+		"Email Campaign", email_campaign, ["email_campaign_for", "recipient"], as_dict=True
+	)
 	if campaign.email_campaign_for == "Email Group":
-		known = frappe.db.get_value("Email Group Member", {"email_group": campaign.recipient, "email": email}, "email")
+		known = frappe.db.get_value(
+			"Email Group Member", {"email_group": campaign.recipient, "email": email}, "email"
+		)
 	else:
 		known = frappe.db.get_value(campaign.email_campaign_for, campaign.recipient, "email_id")
 		known = known if known and known.strip().lower() == email.lower() else None
-	known = known or frappe.db.get_value(LEDGER, {"email_campaign": email_campaign, "recipient_email": email}, "recipient_email")
+	known = known or frappe.db.get_value(
+		LEDGER, {"email_campaign": email_campaign, "recipient_email": email}, "recipient_email"
+	)
 	return known.strip() if known else None
 
 

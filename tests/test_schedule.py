@@ -81,7 +81,10 @@ def test_a_failed_step_is_retried_the_same_day_as_its_siblings():
 	assert due_steps(START, steps, START, {Step("A", 0)}, queued_today=True) == [Step("B", 0)]
 
 
-def candidate(name="EC-1", recipients=("a@example.com",), steps=(Step("A", 0), Step("B", 2))):
+TWO_STEPS = (Step("A", 0), Step("B", 2))
+
+
+def candidate(name="EC-1", recipients=("a@example.com",), steps=TWO_STEPS):
 	return Candidate(name, START, tuple(steps), tuple(Recipient(e) for e in recipients))
 
 

@@ -6,12 +6,17 @@ from unittest.mock import patch
 
 import frappe
 from frappe.desk.notifications import get_open_count
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, today
 
 from email_campaign_app import api, enrolment
 from email_campaign_app.email_campaign_app.doctype.email_campaign.email_campaign import EmailCampaign
-from email_campaign_app.testing import make_campaign, make_contact, make_email_campaign, make_lead
+from email_campaign_app.testing import (
+	IntegrationTestCase,
+	make_campaign,
+	make_contact,
+	make_email_campaign,
+	make_lead,
+)
 from email_campaign_app.testing_roles import ensure_user
 
 SALES_USER = "ec-sales-user@example.com"
@@ -26,7 +31,7 @@ def email_campaigns_of(campaign):
 	)
 
 
-class TestBulkEnrolment(FrappeTestCase):
+class TestBulkEnrolment(IntegrationTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
@@ -135,7 +140,7 @@ class TestBulkEnrolment(FrappeTestCase):
 		self.assertEqual(len(summary["created"]), len(leads))
 
 
-class TestDashboards(FrappeTestCase):
+class TestDashboards(IntegrationTestCase):
 	def test_lead_and_contact_forms_count_their_email_campaigns(self):
 		campaign = make_campaign()
 		lead, contact = make_lead(), make_contact()

@@ -6,11 +6,10 @@ Email Campaign of it, once; a broken rule is logged and never breaks the save.""
 import json
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate, today
 
 from email_campaign_app import enrolment_rules
-from email_campaign_app.testing import make_campaign, make_contact, make_lead
+from email_campaign_app.testing import IntegrationTestCase, make_campaign, make_contact, make_lead
 from email_campaign_app.testing_roles import ensure_user
 
 RULE = "Campaign Enrolment Rule"
@@ -28,7 +27,7 @@ def email_campaigns_of(campaign, recipient=None):
 	)
 
 
-class TestEnrolmentRules(FrappeTestCase):
+class TestEnrolmentRules(IntegrationTestCase):
 	def campaign_with_rules(self, *rules):
 		"""A Campaign whose rules are (filters, extra values); each test's rules go with it."""
 		campaign = make_campaign()

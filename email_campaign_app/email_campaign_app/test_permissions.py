@@ -7,10 +7,10 @@ from unittest.mock import patch
 
 import frappe
 from frappe.desk.desktop import Workspace
-from frappe.tests.utils import FrappeTestCase
 
 from email_campaign_app import api, permissions
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_email_campaign,
@@ -108,7 +108,7 @@ def make_users():
 	}
 
 
-class TestPermissionAPI(FrappeTestCase):
+class TestPermissionAPI(IntegrationTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
@@ -214,7 +214,7 @@ class TestPermissionAPI(FrappeTestCase):
 		self.assertIn("Member", api.preview(email_campaign.name)[0]["subject"])
 
 
-class TestInstallPermissions(FrappeTestCase):
+class TestInstallPermissions(IntegrationTestCase):
 	def test_uninstall_gives_frappe_its_own_permissions_back(self):
 		self.addCleanup(permissions.grant_core_permissions)
 		permissions.revoke_core_permissions()
@@ -237,7 +237,7 @@ class TestInstallPermissions(FrappeTestCase):
 		self.assertTrue(frappe.has_permission("Email Group", "read", user=SALES_USER))
 
 
-class TestPermissionsOverHTTP(FrappeTestCase):
+class TestPermissionsOverHTTP(IntegrationTestCase):
 	"""Each right over /api/resource and the whitelisted methods: 200 when allowed, 403 when
 	refused, and a refusal changes nothing."""
 

@@ -4,13 +4,14 @@
 site, flushes Frappe's Email Queue to a real SMTP server on 127.0.0.1."""
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 
 from email_campaign_app import links, tasks
 from email_campaign_app.smtp_sink import SMTPSink, header_lines
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
+	make_due_now,
 	make_email_campaign,
 	make_lead,
 	run_worker,
@@ -19,7 +20,7 @@ from email_campaign_app.testing import (
 LEDGER = "Email Campaign Send Log"
 
 
-class TestWhatAWorkerSends(FrappeTestCase):
+class TestWhatAWorkerSends(IntegrationTestCase):
 	def test_the_one_click_headers_leave_a_separate_worker_on_one_plain_line(self):
 		lead = make_lead()
 		email_campaign = make_email_campaign(make_campaign().name, lead.name)
@@ -28,15 +29,18 @@ class TestWhatAWorkerSends(FrappeTestCase):
 			self.addCleanup(ensure_outgoing_email_account)
 			tasks.daily()
 			email_queue = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "email_queue")
-			frappe.db.set_value("Email Queue", email_queue, "send_after", None)  # not at 09:00: now
+			make_due_now([email_queue])  # not at 09:00: now
 			frappe.enqueue("frappe.email.queue.flush", queue="short")
 			run_worker("short")
 			[message] = [m for m in sink.messages if m.recipients == (lead.email_id,)]
 
 		url = links.unsubscribe_url(email_campaign.name, lead.email_id)
-		self.assertEqual(header_lines(message.data, "List-Unsubscribe"), [f"List-Unsubscribe: <{url}>".encode()])
 		self.assertEqual(
-			header_lines(message.data, "List-Unsubscribe-Post"), [b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
+			header_lines(message.data, "List-Unsubscribe"), [f"List-Unsubscribe: <{url}>".encode()]
+		)
+		self.assertEqual(
+			header_lines(message.data, "List-Unsubscribe-Post"),
+			[b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"],
 		)
 		self.assertNotIn(b"=?utf-8?", message.data.split(b"\r\n\r\n", 1)[0])
 		frappe.db.rollback()

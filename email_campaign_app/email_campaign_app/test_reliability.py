@@ -11,11 +11,11 @@ from unittest.mock import patch
 
 import frappe
 import pymysql
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import today
 
 from email_campaign_app import planning, sending, tasks, writing
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_email_campaign,
@@ -58,7 +58,7 @@ def send_slowly_in_a_worker(site, sends, third_started):
 		sending.send_batch(sends)
 
 
-class TestReliability(FrappeTestCase):
+class TestReliability(IntegrationTestCase):
 	def setUp(self):
 		ensure_outgoing_email_account()
 
@@ -121,7 +121,7 @@ class TestReliability(FrappeTestCase):
 			make_template(response="{% if doc.first_name %}unclosed")
 
 
-class TestTemplateSandbox(FrappeTestCase):
+class TestTemplateSandbox(IntegrationTestCase):
 	"""Campaign templates see doc and formatting helpers; never the database nor the site config."""
 
 	READS_THE_AUTH_TABLE = '{{ frappe.db.sql("select name, password from __Auth") }}'
@@ -174,7 +174,7 @@ class TestTemplateSandbox(FrappeTestCase):
 		self.assertIn(frappe.utils.format_date("2026-07-22"), step["body"])
 
 
-class TestBadInput(FrappeTestCase):
+class TestBadInput(IntegrationTestCase):
 	"""Every field a user can type, filled wrong: a clear error, and nothing saved."""
 
 	def setUp(self):

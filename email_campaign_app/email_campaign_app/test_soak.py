@@ -23,13 +23,13 @@ from urllib.parse import parse_qs, urlparse
 
 import frappe
 import pytz
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_datetime, getdate, today
 from frappe.utils.data import get_system_timezone
 
 from email_campaign_app import links
 from email_campaign_app.smtp_sink import SMTPSink
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	http,
 	make_campaign,
@@ -100,7 +100,7 @@ def refusals(dead: set[str]):
 	return refuse
 
 
-class TestSoak(FrappeTestCase):
+class TestSoak(IntegrationTestCase):
 	def setUp(self):
 		self.sink = SMTPSink(refuse=None).start()
 		self.addCleanup(self.sink.stop)

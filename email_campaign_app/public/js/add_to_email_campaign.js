@@ -13,9 +13,28 @@ email_campaign_app.add_to_email_campaign = function (listview) {
 		const dialog = new frappe.ui.Dialog({
 			title: __("Add to Email Campaign"),
 			fields: [
-				{ fieldname: "campaign_name", fieldtype: "Link", options: "Campaign", label: __("Campaign"), reqd: 1 },
-				{ fieldname: "start_date", fieldtype: "Date", label: __("Start Date"), reqd: 1, default: frappe.datetime.get_today() },
-				{ fieldname: "send_at", fieldtype: "Select", label: __("Send At"), options: send_at.options, default: send_at.default, reqd: 1 },
+				{
+					fieldname: "campaign_name",
+					fieldtype: "Link",
+					options: "Campaign",
+					label: __("Campaign"),
+					reqd: 1,
+				},
+				{
+					fieldname: "start_date",
+					fieldtype: "Date",
+					label: __("Start Date"),
+					reqd: 1,
+					default: frappe.datetime.get_today(),
+				},
+				{
+					fieldname: "send_at",
+					fieldtype: "Select",
+					label: __("Send At"),
+					options: send_at.options,
+					default: send_at.default,
+					reqd: 1,
+				},
 				{
 					fieldname: "sender",
 					fieldtype: "Link",
@@ -43,7 +62,10 @@ email_campaign_app.add_to_email_campaign = function (listview) {
 							email_campaign_app.show_enrolment_summary(message.summary);
 						} else {
 							frappe.show_alert({
-								message: __("{0} records are being added in the background. You will see the summary here when it is done.", [message.queued]),
+								message: __(
+									"{0} records are being added in the background. You will see the summary here when it is done.",
+									[message.queued]
+								),
 								indicator: "blue",
 							});
 						}
@@ -58,18 +80,41 @@ email_campaign_app.show_enrolment_summary = function (summary) {
 	const line = (count, text) => (count ? `<li>${text}</li>` : "");
 	const SHOWN = 20;
 	const names = (list) => {
-		const shown = list.slice(0, SHOWN).map((name) => frappe.utils.escape_html(name)).join(", ");
+		const shown = list
+			.slice(0, SHOWN)
+			.map((name) => frappe.utils.escape_html(name))
+			.join(", ");
 		return list.length > SHOWN ? __("{0} and {1} more", [shown, list.length - SHOWN]) : shown;
 	};
 	const skipped = summary.skipped;
 	const failed = Object.entries(summary.failed);
 	const message = `<ul class="email-campaign-enrolment-summary">
-		<li class="created">${__("{0} Email Campaign(s) created for Campaign {1}.", [summary.created.length, frappe.utils.escape_html(summary.campaign_name)])}</li>
+		<li class="created">${__("{0} Email Campaign(s) created for Campaign {1}.", [
+			summary.created.length,
+			frappe.utils.escape_html(summary.campaign_name),
+		])}</li>
 		${line(skipped.no_email.length, __("Skipped, no email address: {0}", [names(skipped.no_email)]))}
-		${line(skipped.unsubscribed.length, __("Skipped, unsubscribed: {0}", [names(skipped.unsubscribed)]))}
-		${line(skipped.running.length, __("Skipped, already running this Campaign: {0}", [names(skipped.running)]))}
-		${line(skipped.not_permitted.length, __("Skipped, not found or not yours to read: {0}", [names(skipped.not_permitted)]))}
-		${failed.map(([name, error]) => `<li>${__("Not added, {0}: {1}", [frappe.utils.escape_html(name), frappe.utils.escape_html(error)])}</li>`).join("")}
+		${line(
+			skipped.unsubscribed.length,
+			__("Skipped, unsubscribed: {0}", [names(skipped.unsubscribed)])
+		)}
+		${line(
+			skipped.running.length,
+			__("Skipped, already running this Campaign: {0}", [names(skipped.running)])
+		)}
+		${line(
+			skipped.not_permitted.length,
+			__("Skipped, not found or not yours to read: {0}", [names(skipped.not_permitted)])
+		)}
+		${failed
+			.map(
+				([name, error]) =>
+					`<li>${__("Not added, {0}: {1}", [
+						frappe.utils.escape_html(name),
+						frappe.utils.escape_html(error),
+					])}</li>`
+			)
+			.join("")}
 	</ul>`;
 	frappe.msgprint({
 		title: __("Add to Email Campaign"),
@@ -81,7 +126,10 @@ email_campaign_app.show_enrolment_summary = function (summary) {
 
 if (!email_campaign_app.listening_for_enrolments) {
 	email_campaign_app.listening_for_enrolments = true;
-	frappe.realtime.on("email_campaign_app_enrolment_done", email_campaign_app.show_enrolment_summary);
+	frappe.realtime.on(
+		"email_campaign_app_enrolment_done",
+		email_campaign_app.show_enrolment_summary
+	);
 }
 
 for (const doctype of ["Lead", "Contact"]) {

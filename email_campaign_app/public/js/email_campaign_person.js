@@ -7,16 +7,30 @@ if (!email_campaign_app.person_forms_registered) {
 	email_campaign_app.person_forms_registered = true;
 
 	const new_email_campaign = (frm) =>
-		frappe.new_doc("Email Campaign", { email_campaign_for: frm.doctype, recipient: frm.doc.name });
+		frappe.new_doc("Email Campaign", {
+			email_campaign_for: frm.doctype,
+			recipient: frm.doc.name,
+		});
 
 	for (const doctype of ["Lead", "Contact"]) {
 		frappe.ui.form.on(doctype, {
 			setup(frm) {
-				frm.make_methods = { ...(frm.make_methods || {}), "Email Campaign": () => new_email_campaign(frm) };
+				frm.make_methods = {
+					...(frm.make_methods || {}),
+					"Email Campaign": () => new_email_campaign(frm),
+				};
 			},
 			refresh(frm) {
-				if (!frm.is_new() && frm.doc.email_id && frappe.model.can_create("Email Campaign")) {
-					frm.add_custom_button(__("Email Campaign"), () => new_email_campaign(frm), __("Create"));
+				if (
+					!frm.is_new() &&
+					frm.doc.email_id &&
+					frappe.model.can_create("Email Campaign")
+				) {
+					frm.add_custom_button(
+						__("Email Campaign"),
+						() => new_email_campaign(frm),
+						__("Create")
+					);
 				}
 			},
 		});

@@ -4,9 +4,13 @@
 frappe.ui.form.on("Campaign", {
 	refresh(frm) {
 		if (!frm.is_new()) {
-			frm.add_custom_button(__("Email Campaign"), () => {
-				frappe.new_doc("Email Campaign", { campaign_name: frm.doc.name });
-			}, __("Create"));
+			frm.add_custom_button(
+				__("Email Campaign"),
+				() => {
+					frappe.new_doc("Email Campaign", { campaign_name: frm.doc.name });
+				},
+				__("Create")
+			);
 		}
 	},
 });
@@ -29,11 +33,23 @@ const campaign = {
 			title: __("Filters of enrolment rule {0}", [rule.idx]),
 			fields: [
 				{ fieldname: "filter_area", fieldtype: "HTML" },
-				{ fieldname: "help", fieldtype: "HTML", options: `<p class="text-muted small">${__("No filter: every new {0} is enrolled.", [__(rule.document_type)])}</p>` },
+				{
+					fieldname: "help",
+					fieldtype: "HTML",
+					options: `<p class="text-muted small">${__(
+						"No filter: every new {0} is enrolled.",
+						[__(rule.document_type)]
+					)}</p>`,
+				},
 			],
 			primary_action_label: __("Set Filters"),
 			primary_action() {
-				frappe.model.set_value(rule.doctype, rule.name, "filters_json", JSON.stringify(filter_group.get_filters()));
+				frappe.model.set_value(
+					rule.doctype,
+					rule.name,
+					"filters_json",
+					JSON.stringify(filter_group.get_filters())
+				);
 				dialog.hide();
 			},
 		});

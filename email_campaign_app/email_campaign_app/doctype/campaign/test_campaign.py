@@ -2,13 +2,18 @@
 # For license information, please see license.txt
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate, today
 
-from email_campaign_app.testing import make_campaign, make_email_campaign, make_lead, make_template
+from email_campaign_app.testing import (
+	IntegrationTestCase,
+	make_campaign,
+	make_email_campaign,
+	make_lead,
+	make_template,
+)
 
 
-class TestCampaign(FrappeTestCase):
+class TestCampaign(IntegrationTestCase):
 	def test_negative_day_is_refused(self):
 		template = make_template().name
 		with self.assertRaisesRegex(frappe.ValidationError, "must be 0 or more"):

@@ -3,7 +3,6 @@
 """What the Desk shows: previews, test sends, the schedule view and the performance report."""
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate, today
 
 from email_campaign_app import api, desk, tasks
@@ -11,6 +10,7 @@ from email_campaign_app.email_campaign_app.report.email_campaign_performance.ema
 	execute as performance_report,
 )
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_email_campaign,
@@ -23,10 +23,12 @@ from email_campaign_app.unsubscribe import unsubscribe_address
 LEDGER = "Email Campaign Send Log"
 
 
-class TestDesk(FrappeTestCase):
+class TestDesk(IntegrationTestCase):
 	def setUp(self):
 		ensure_outgoing_email_account()
-		self.first = make_template(subject="Welcome {{ doc.first_name }}", response="<p>Hi {{ doc.first_name }}</p>")
+		self.first = make_template(
+			subject="Welcome {{ doc.first_name }}", response="<p>Hi {{ doc.first_name }}</p>"
+		)
 		self.second = make_template(subject="Still there, {{ doc.first_name }}?")
 		self.campaign = make_campaign([(self.second.name, 3), (self.first.name, 0)])
 
@@ -57,7 +59,12 @@ class TestDesk(FrappeTestCase):
 	def test_send_test_email_goes_to_the_current_user_only(self):
 		email_campaign = make_email_campaign(self.campaign.name, make_lead(first_name="Ada").name)
 		manager = frappe.get_doc(
-			{"doctype": "User", "email": f"{frappe.generate_hash(length=8)}@example.com", "first_name": "Manager", "roles": [{"role": "System Manager"}]}
+			{
+				"doctype": "User",
+				"email": f"{frappe.generate_hash(length=8)}@example.com",
+				"first_name": "Manager",
+				"roles": [{"role": "System Manager"}],
+			}
 		).insert(ignore_permissions=True)
 		frappe.set_user(manager.name)
 		self.addCleanup(frappe.set_user, "Administrator")
@@ -72,7 +79,9 @@ class TestDesk(FrappeTestCase):
 		self.assertFalse(frappe.db.exists(LEDGER, {"email_campaign": email_campaign.name}))
 		with self.assertRaisesRegex(frappe.ValidationError, "not in this campaign's schedule"):
 			api.send_test_email(email_campaign.name, make_template().name)
-		frappe.get_doc({"doctype": "Email Unsubscribe", "email": manager.email, "global_unsubscribe": 1}).insert(ignore_permissions=True)
+		frappe.get_doc(
+			{"doctype": "Email Unsubscribe", "email": manager.email, "global_unsubscribe": 1}
+		).insert(ignore_permissions=True)
 		with self.assertRaisesRegex(frappe.ValidationError, "has unsubscribed from all emails"):
 			api.send_test_email(email_campaign.name, self.second.name)
 
@@ -81,7 +90,14 @@ class TestDesk(FrappeTestCase):
 		group = make_email_group([leaving, staying, failing])
 		email_campaign = make_email_campaign(self.campaign.name, group.name, "Email Group")
 		tasks.daily()
-		rows = {r.recipient_email: r for r in frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name}, fields=["recipient_email", "email_queue", "communication"])}
+		rows = {
+			r.recipient_email: r
+			for r in frappe.get_all(
+				LEDGER,
+				filters={"email_campaign": email_campaign.name},
+				fields=["recipient_email", "email_queue", "communication"],
+			)
+		}
 		frappe.db.set_value("Email Queue", rows[staying].email_queue, "status", "Sent")
 		frappe.db.set_value("Communication", rows[staying].communication, "read_by_recipient", 1)
 		refusal = f"smtplib.SMTPRecipientsRefused: {{'{failing}': (550, b'5.1.1 No such user')}}"
@@ -90,7 +106,10 @@ class TestDesk(FrappeTestCase):
 		unsubscribe_address(email_campaign.name, leaving)
 
 		view = api.get_schedule_view(email_campaign.name)
-		self.assertEqual([(s["send_after_days"], s["email_template"]) for s in view], [(0, self.first.name), (3, self.second.name)])
+		self.assertEqual(
+			[(s["send_after_days"], s["email_template"]) for s in view],
+			[(0, self.first.name), (3, self.second.name)],
+		)
 		day0, day3 = view
 		self.assertEqual(
 			{k: day0[k] for k in ("queued", "sent", "failed", "retrying", "opened", "unsubscribed")},
@@ -100,12 +119,23 @@ class TestDesk(FrappeTestCase):
 		self.assertEqual(day3["queued"], 0)
 		self.assertEqual(getdate(day3["send_date"]), getdate(add_days(today(), 3)))
 
-		columns, data, _message, chart = performance_report({"campaign_name": self.campaign.name, "from_date": today(), "to_date": today()})
+		columns, data, _message, chart = performance_report(
+			{"campaign_name": self.campaign.name, "from_date": today(), "to_date": today()}
+		)
 		self.assertEqual(len(data), 1)
-		self.assertEqual((data[0].queued, data[0].sent, data[0].failed, data[0].opened, data[0].unsubscribed), (3, 1, 1, 1, 1))
+		self.assertEqual(
+			(data[0].queued, data[0].sent, data[0].failed, data[0].opened, data[0].unsubscribed),
+			(3, 1, 1, 1, 1),
+		)
 		self.assertEqual(chart["type"], "bar")
 		self.assertIn("queued", [c["fieldname"] for c in columns])
-		_c, nothing, _m, no_chart = performance_report({"campaign_name": self.campaign.name, "from_date": add_days(today(), 1), "to_date": add_days(today(), 2)})
+		_c, nothing, _m, no_chart = performance_report(
+			{
+				"campaign_name": self.campaign.name,
+				"from_date": add_days(today(), 1),
+				"to_date": add_days(today(), 2),
+			}
+		)
 		self.assertEqual((nothing, no_chart), ([], None))
 
 	def test_report_refuses_a_reversed_date_range(self):
@@ -117,13 +147,29 @@ class TestDesk(FrappeTestCase):
 
 		path = "/api/method/frappe.desk.query_report.run"
 		# Frappe turns a report that once ran over 15 s into a prepared (background) report
-		frappe.db.set_value("Report", "Email Campaign Performance", "prepared_report", 0, update_modified=False)
+		frappe.db.set_value(
+			"Report", "Email Campaign Performance", "prepared_report", 0, update_modified=False
+		)
 		for filters in (
 			{"campaign_name": ["in", [self.campaign.name]]},
 			{"from_date": ["a"], "to_date": today()},
 			{"from_date": "not a date"},
 		):
-			response = http("GET", path, query_string={"report_name": "Email Campaign Performance", "filters": frappe.as_json(filters)})
+			response = http(
+				"GET",
+				path,
+				query_string={
+					"report_name": "Email Campaign Performance",
+					"filters": frappe.as_json(filters),
+				},
+			)
 			self.assertEqual(response.status_code, 417, (filters, response.get_data(as_text=True)[:300]))
-		fine = http("GET", path, query_string={"report_name": "Email Campaign Performance", "filters": frappe.as_json({"campaign_name": self.campaign.name})})
+		fine = http(
+			"GET",
+			path,
+			query_string={
+				"report_name": "Email Campaign Performance",
+				"filters": frappe.as_json({"campaign_name": self.campaign.name}),
+			},
+		)
 		self.assertEqual(fine.status_code, 200)

@@ -2,11 +2,11 @@
 # For license information, please see license.txt
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate, today
 
 from email_campaign_app.email_campaign_app.doctype.email_campaign.email_campaign import update_statuses
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	make_campaign,
 	make_contact,
 	make_email_campaign,
@@ -18,7 +18,7 @@ from email_campaign_app.testing import (
 )
 
 
-class TestEmailCampaign(FrappeTestCase):
+class TestEmailCampaign(IntegrationTestCase):
 	def setUp(self):
 		self.campaign = make_campaign([(make_template().name, 0), (make_template().name, 4)])
 
@@ -86,7 +86,12 @@ class TestEmailCampaign(FrappeTestCase):
 
 	def test_a_disabled_sender_or_one_without_email_is_refused(self):
 		user = frappe.get_doc(
-			{"doctype": "User", "email": f"{frappe.generate_hash(length=8)}@example.com", "first_name": "Off", "enabled": 0}
+			{
+				"doctype": "User",
+				"email": f"{frappe.generate_hash(length=8)}@example.com",
+				"first_name": "Off",
+				"enabled": 0,
+			}
 		).insert(ignore_permissions=True)
 		with self.assertRaisesRegex(frappe.ValidationError, "is disabled"):
 			make_email_campaign(self.campaign.name, make_lead().name, sender=user.name)
@@ -128,16 +133,20 @@ class TestEmailCampaign(FrappeTestCase):
 		):
 			doc = frappe.get_doc("Email Campaign", email_campaign.name)
 			doc.set(fieldname, value)
-			with self.assertRaisesRegex(frappe.ValidationError, "cannot change once the Email Campaign is In Progress"):
+			with self.assertRaisesRegex(
+				frappe.ValidationError, "cannot change once the Email Campaign is In Progress"
+			):
 				doc.save()
 
 	def test_scheduled_email_campaign_can_change_its_recipient(self):
-		email_campaign = make_email_campaign(self.campaign.name, make_lead().name, start_date=add_days(today(), 1))
+		email_campaign = make_email_campaign(
+			self.campaign.name, make_lead().name, start_date=add_days(today(), 1)
+		)
 		email_campaign.recipient = make_lead().name
 		email_campaign.save()
 
 
-class TestComputedFieldsOverREST(FrappeTestCase):
+class TestComputedFieldsOverREST(IntegrationTestCase):
 	"""Status, End Date and the sending flag are computed: a REST client cannot set them."""
 
 	def test_a_put_cannot_rewrite_status_end_date_or_the_sending_flag(self):
@@ -148,7 +157,9 @@ class TestComputedFieldsOverREST(FrappeTestCase):
 		frappe.db.set_value("Email Campaign", email_campaign.name, "status", "Unsubscribed")
 		path = f"/api/resource/Email Campaign/{email_campaign.name}"
 
-		response = http("PUT", path, json={"status": "In Progress", "end_date": "2099-01-01", "all_steps_sent": 1})
+		response = http(
+			"PUT", path, json={"status": "In Progress", "end_date": "2099-01-01", "all_steps_sent": 1}
+		)
 		self.assertEqual(response.status_code, 200, response.get_data(as_text=True))
 		saved = frappe.get_doc("Email Campaign", email_campaign.name)
 		self.assertEqual(saved.status, "Unsubscribed")

@@ -7,11 +7,11 @@ from urllib.parse import parse_qs, urlparse
 
 import frappe
 from frappe.tests.test_api import make_request
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_test_client, today
 
 from email_campaign_app import api, links, tasks
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_email_campaign,
@@ -40,7 +40,7 @@ def link_params(email_campaign, email):
 	return {key: values[0] for key, values in query.items()}
 
 
-class TestUnsubscribe(FrappeTestCase):
+class TestUnsubscribe(IntegrationTestCase):
 	def setUp(self):
 		ensure_outgoing_email_account()
 		frappe.cache.delete(api.bad_token_key("127.0.0.1"))
@@ -71,22 +71,34 @@ class TestUnsubscribe(FrappeTestCase):
 		self.assertTrue(
 			frappe.db.exists(
 				"Email Unsubscribe",
-				{"email": self.lead.email_id, "reference_doctype": "Email Campaign", "reference_name": self.email_campaign.name},
+				{
+					"email": self.lead.email_id,
+					"reference_doctype": "Email Campaign",
+					"reference_name": self.email_campaign.name,
+				},
 			)
 		)
-		[row] = frappe.get_all(LEDGER, filters={"email_campaign": self.email_campaign.name}, fields=["status", "email_queue"])
+		[row] = frappe.get_all(
+			LEDGER, filters={"email_campaign": self.email_campaign.name}, fields=["status", "email_queue"]
+		)
 		self.assertEqual(row.status, "Skipped")
 		self.assertEqual(frappe.db.get_value("Email Queue", row.email_queue, "status"), "Cancelled")
 		comments = frappe.get_all(
 			"Comment",
-			filters={"reference_doctype": "Email Campaign", "reference_name": self.email_campaign.name, "comment_type": "Info"},
+			filters={
+				"reference_doctype": "Email Campaign",
+				"reference_name": self.email_campaign.name,
+				"comment_type": "Info",
+			},
 			pluck="content",
 		)
 		self.assertTrue(any(self.lead.email_id in c and "unsubscribed" in c for c in comments))
 
 		again = request("POST", form=params)  # the confirmation page's button
 		self.assertEqual(again.status_code, 200)
-		self.assertEqual(frappe.db.count("Email Unsubscribe", {"reference_name": self.email_campaign.name}), 1)
+		self.assertEqual(
+			frappe.db.count("Email Unsubscribe", {"reference_name": self.email_campaign.name}), 1
+		)
 
 		with self.freeze_time(f"{add_days(today(), 1)} 08:00:00"):
 			tasks.daily()
@@ -113,12 +125,26 @@ class TestUnsubscribe(FrappeTestCase):
 		response = request("POST", form=link_params(email_campaign.name, leaving))
 		self.assertEqual(response.status_code, 200)
 		self.assertEqual(frappe.db.get_value("Email Campaign", email_campaign.name, "status"), "In Progress")
-		self.assertEqual(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": leaving}, "unsubscribed"), 1)
-		self.assertEqual(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": staying}, "unsubscribed"), 0)
+		self.assertEqual(
+			frappe.db.get_value(
+				"Email Group Member", {"email_group": group.name, "email": leaving}, "unsubscribed"
+			),
+			1,
+		)
+		self.assertEqual(
+			frappe.db.get_value(
+				"Email Group Member", {"email_group": group.name, "email": staying}, "unsubscribed"
+			),
+			0,
+		)
 
 		with self.freeze_time(f"{add_days(today(), 1)} 08:00:00"):
 			tasks.daily()
-		day_one = frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name, "send_after_days": 1}, pluck="recipient_email")
+		day_one = frappe.get_all(
+			LEDGER,
+			filters={"email_campaign": email_campaign.name, "send_after_days": 1},
+			pluck="recipient_email",
+		)
 		self.assertEqual(day_one, [staying])
 
 	def test_the_page_speaks_french_to_a_french_browser(self):
@@ -130,7 +156,10 @@ class TestUnsubscribe(FrappeTestCase):
 
 	def test_a_burst_of_forged_tokens_is_turned_away(self):
 		good = link_params(self.email_campaign.name, self.lead.email_id)
-		codes = [request("POST", form={**good, "token": f"forged{i}"}).status_code for i in range(api.BAD_TOKEN_LIMIT + 3)]
+		codes = [
+			request("POST", form={**good, "token": f"forged{i}"}).status_code
+			for i in range(api.BAD_TOKEN_LIMIT + 3)
+		]
 		self.assertEqual(set(codes[: api.BAD_TOKEN_LIMIT]), {400})
 		self.assertEqual(set(codes[api.BAD_TOKEN_LIMIT :]), {429})
 		self.assertEqual(self.status(), "In Progress")
@@ -145,19 +174,37 @@ class TestUnsubscribe(FrappeTestCase):
 		email_campaign = make_email_campaign(self.campaign.name, group.name, "Email Group")
 		params = link_params(email_campaign.name, member)
 
-		response = request("POST", {**params, "email": f"  {member.upper()}  "}, {"List-Unsubscribe": "One-Click"})
+		response = request(
+			"POST", {**params, "email": f"  {member.upper()}  "}, {"List-Unsubscribe": "One-Click"}
+		)
 		self.assertEqual(response.status_code, 200)
-		self.assertEqual(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": member}, "unsubscribed"), 1)
-		self.assertEqual(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": other}, "unsubscribed"), 0)
-		self.assertTrue(frappe.db.exists("Email Unsubscribe", {"email": member, "reference_name": email_campaign.name}))
+		self.assertEqual(
+			frappe.db.get_value(
+				"Email Group Member", {"email_group": group.name, "email": member}, "unsubscribed"
+			),
+			1,
+		)
+		self.assertEqual(
+			frappe.db.get_value(
+				"Email Group Member", {"email_group": group.name, "email": other}, "unsubscribed"
+			),
+			0,
+		)
+		self.assertTrue(
+			frappe.db.exists("Email Unsubscribe", {"email": member, "reference_name": email_campaign.name})
+		)
 
 		lead_params = link_params(self.email_campaign.name, self.lead.email_id)
-		request("POST", {**lead_params, "email": f" {self.lead.email_id} "}, {"List-Unsubscribe": "One-Click"})
+		request(
+			"POST", {**lead_params, "email": f" {self.lead.email_id} "}, {"List-Unsubscribe": "One-Click"}
+		)
 		self.assertEqual(self.status(), "Unsubscribed")
 
 	def test_a_valid_token_for_an_address_the_campaign_never_sent_to_changes_nothing(self):
 		stranger = f"{frappe.generate_hash(length=8)}@example.com"
-		response = request("POST", link_params(self.email_campaign.name, stranger), {"List-Unsubscribe": "One-Click"})
+		response = request(
+			"POST", link_params(self.email_campaign.name, stranger), {"List-Unsubscribe": "One-Click"}
+		)
 		self.assertEqual(response.status_code, 400)
 		self.assertEqual(self.status(), "In Progress")
 		self.assertFalse(frappe.db.exists("Email Unsubscribe", {"reference_name": self.email_campaign.name}))

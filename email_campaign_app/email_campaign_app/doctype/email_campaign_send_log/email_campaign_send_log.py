@@ -31,7 +31,7 @@ class EmailCampaignSendLog(Document):
 		email_campaign: DF.Link
 		email_queue: DF.Link | None
 		email_template: DF.Link | None
-		error: DF.LongText | None
+		error: DF.Code | None
 		first_clicked_on: DF.Datetime | None
 		queued_on: DF.Date | None
 		recipient_doctype: DF.Link | None
@@ -46,12 +46,16 @@ class EmailCampaignSendLog(Document):
 
 	def validate(self):
 		self.refuse_unless_the_app_does_it(
-			_("The Email Campaign Send Log records what was sent: its rows cannot be created or changed by hand.")
+			_(
+				"The Email Campaign Send Log records what was sent: its rows cannot be created or changed by hand."
+			)
 		)
 
 	def on_trash(self):
 		self.refuse_unless_the_app_does_it(
-			_("The Email Campaign Send Log records what was sent: deleting a row would send its email again. Delete the Email Campaign instead.")
+			_(
+				"The Email Campaign Send Log records what was sent: deleting a row would send its email again. Delete the Email Campaign instead."
+			)
 		)
 
 	def refuse_unless_the_app_does_it(self, message: str):

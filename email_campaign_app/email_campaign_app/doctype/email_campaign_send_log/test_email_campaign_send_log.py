@@ -6,12 +6,12 @@ import threading
 from unittest.mock import patch
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_datetime, getdate, today
 
 from email_campaign_app import links, planning, sending, tasks
 from email_campaign_app.api import send_due_emails_now
 from email_campaign_app.testing import (
+	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_contact,
@@ -47,7 +47,7 @@ def recipients_of(email_queue):
 	return frappe.get_all("Email Queue Recipient", filters={"parent": email_queue}, pluck="recipient")
 
 
-class TestDailySending(FrappeTestCase):
+class TestDailySending(IntegrationTestCase):
 	def setUp(self):
 		ensure_outgoing_email_account()
 
@@ -291,7 +291,7 @@ class TestDailySending(FrappeTestCase):
 		self.assertEqual(len(queues_of(email_campaign.name)), 6)
 
 
-class TestFailuresEnd(FrappeTestCase):
+class TestFailuresEnd(IntegrationTestCase):
 	"""A failing email is tried at most three runs, a permanent SMTP refusal once; then it is
 	Failed, with its reason, until a user retries it."""
 
@@ -334,7 +334,7 @@ class TestFailuresEnd(FrappeTestCase):
 
 	def test_a_permanent_smtp_refusal_fails_at_once_and_a_passing_one_is_retried(self):
 		from email_campaign_app.smtp_sink import SMTPSink
-		from email_campaign_app.testing import run_worker
+		from email_campaign_app.testing import make_due_now, run_worker
 
 		ok, dead, busy = (f"{frappe.generate_hash(length=8)}@example.com" for _ in range(3))
 		replies = {dead: "550 5.1.1 No such user", busy: "451 4.3.0 Try again later"}
@@ -343,8 +343,7 @@ class TestFailuresEnd(FrappeTestCase):
 			ensure_outgoing_email_account(sink.port)
 			self.addCleanup(ensure_outgoing_email_account)
 			tasks.daily()
-			for queue in queues_of(email_campaign.name):
-				frappe.db.set_value("Email Queue", queue.name, "send_after", None)
+			make_due_now(queue.name for queue in queues_of(email_campaign.name))
 			frappe.enqueue("frappe.email.queue.flush", queue="short")
 			run_worker("short")
 			tasks.sync_ledger()
@@ -373,7 +372,7 @@ def html_part(message: str) -> str:
 	return parsed.get_body(preferencelist=("html",)).get_content()
 
 
-class TestStepEmailBuiltOnce(FrappeTestCase):
+class TestStepEmailBuiltOnce(IntegrationTestCase):
 	"""A step's email is CSS-inlined once and personalised per recipient: it must say what the
 	email built the slow way (everything per recipient) says."""
 

@@ -2,12 +2,11 @@
 # For license information, please see license.txt
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 
-from email_campaign_app.testing import make_lead
+from email_campaign_app.testing import IntegrationTestCase, make_lead
 
 
-class TestLead(FrappeTestCase):
+class TestLead(IntegrationTestCase):
 	def test_lead_name_is_built_from_first_and_last_name(self):
 		lead = make_lead(first_name="Ada")
 		self.assertEqual(lead.lead_name, "Ada Lovelace")

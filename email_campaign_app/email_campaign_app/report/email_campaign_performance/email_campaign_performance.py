@@ -18,10 +18,22 @@ def execute(filters=None):
 
 def get_columns():
 	return [
-		{"fieldname": "campaign_name", "label": _("Campaign"), "fieldtype": "Link", "options": "Campaign", "width": 200},
+		{
+			"fieldname": "campaign_name",
+			"label": _("Campaign"),
+			"fieldtype": "Link",
+			"options": "Campaign",
+			"width": 200,
+		},
 		# Data, not Int: the total row must not add days up
 		{"fieldname": "send_after_days", "label": _("Send After (days)"), "fieldtype": "Data", "width": 120},
-		{"fieldname": "email_template", "label": _("Email Template"), "fieldtype": "Link", "options": "Email Template", "width": 200},
+		{
+			"fieldname": "email_template",
+			"label": _("Email Template"),
+			"fieldtype": "Link",
+			"options": "Email Template",
+			"width": 200,
+		},
 		{"fieldname": "queued", "label": _("Queued"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "sent", "label": _("Sent"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "failed", "label": _("Failed"), "fieldtype": "Int", "width": 90},
