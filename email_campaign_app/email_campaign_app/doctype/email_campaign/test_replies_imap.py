@@ -5,6 +5,7 @@ reply lands in a real IMAP mailbox (Debian's dovecot on 127.0.0.1, started by .c
 an incoming Email Account pulls it the way Frappe's scheduler does."""
 
 import email
+import email.policy
 import imaplib
 import os
 import time
@@ -86,7 +87,7 @@ class TestReplyThroughIMAP(FrappeTestCase):
 		frappe.enqueue("frappe.email.queue.flush", queue="short")
 		run_worker("short")
 		[sent] = [m for m in sink.messages if m.recipients == (lead.email_id,)]
-		return email_campaign, email.message_from_bytes(sent.data)
+		return email_campaign, email.message_from_bytes(sent.data, policy=email.policy.default)  # headers unfolded
 
 	def reply_in_mailbox(self, original, lead):
 		"""The Lead's mail client answers: In-Reply-To and References name the email received."""
