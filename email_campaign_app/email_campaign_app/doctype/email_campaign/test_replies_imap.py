@@ -23,6 +23,7 @@ from email_campaign_app.smtp_sink import SMTPSink
 from email_campaign_app.testing import (
 	ensure_outgoing_email_account,
 	make_campaign,
+	make_due_now,
 	make_email_campaign,
 	make_lead,
 	make_template,
@@ -83,7 +84,7 @@ class TestReplyThroughIMAP(FrappeTestCase):
 		email_campaign = make_email_campaign(campaign.name, lead.name, sender=self.sender)
 		tasks.daily()
 		email_queue = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "email_queue")
-		frappe.db.set_value("Email Queue", email_queue, "send_after", None)
+		make_due_now([email_queue])
 		frappe.enqueue("frappe.email.queue.flush", queue="short")
 		run_worker("short")
 		[sent] = [m for m in sink.messages if m.recipients == (lead.email_id,)]
