@@ -64,7 +64,7 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 def email_opened(email_campaign: str | None = None, log: str | None = None, token: str | None = None):
 	"""The tracking pixel: marks the email's Communication read, then answers a 1x1 image."""
 	if tokens.is_valid_token(links.get_secret(), email_campaign, log, token, purpose="opened"):
-		frappe.request.after_response.add(lambda: mark_opened(log))
+		mark_opened(log)
 	frappe.response.update(frappe.utils.get_imaginary_pixel_response())
 
 
@@ -76,7 +76,7 @@ def mark_opened(log: str):
 			communication,
 			{"read_by_recipient": 1, "delivery_status": "Read", "read_by_recipient_on": frappe.utils.now_datetime()},
 		)
-	frappe.db.commit()  # after the response, nothing commits for us
+	frappe.db.commit()  # a GET is rolled back otherwise
 
 
 @frappe.whitelist(allow_guest=True, methods=["GET"])

@@ -173,3 +173,54 @@ class TestDesk(IntegrationTestCase):
 			},
 		)
 		self.assertEqual(fine.status_code, 200)
+
+
+class TestOpenTracking(IntegrationTestCase):
+	"""With an Email Account that tracks email status, each email carries the app's own pixel:
+	its Email Queue is not linked to the Communication, so Frappe's own pixel is not added."""
+
+	def setUp(self):
+		from email_campaign_app.testing import OUTBOX
+
+		ensure_outgoing_email_account()
+		account = frappe.get_doc("Email Account", OUTBOX)
+		account.track_email_status = 1
+		account.flags.ignore_validate = True
+		account.save(ignore_permissions=True)
+		self.addCleanup(self.stop_tracking, account)
+
+	def stop_tracking(self, account):
+		account.reload()
+		account.track_email_status = 0
+		account.flags.ignore_validate = True
+		account.save(ignore_permissions=True)
+
+	def pixel_of(self, email_campaign):
+		import re
+		from email import message_from_string, policy
+
+		queue = frappe.get_all("Email Queue", filters={"reference_name": email_campaign}, pluck="message")[0]
+		html = message_from_string(queue, policy=policy.default).get_body(preferencelist=("html",)).get_content()
+		[src] = re.findall(r'<img src="([^"]*email_campaign_app\.api\.email_opened[^"]*)"', html)
+		return src.replace("&amp;", "&")
+
+	def test_the_pixel_marks_the_email_opened_once_and_a_forged_one_changes_nothing(self):
+		from urllib.parse import parse_qs, urlparse
+
+		from email_campaign_app.testing import http
+
+		email_campaign = make_email_campaign(make_campaign().name, make_lead().name)
+		tasks.daily()
+		pixel = urlparse(self.pixel_of(email_campaign.name))
+		query = {key: values[0] for key, values in parse_qs(pixel.query).items()}
+		communication = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "communication")
+
+		forged = http("GET", pixel.path, user=None, query_string={**query, "token": "forged"})
+		self.assertEqual(forged.status_code, 200)  # a pixel answers an image whatever happens
+		self.assertEqual(frappe.db.get_value("Communication", communication, "read_by_recipient"), 0)
+
+		opened = http("GET", pixel.path, user=None, query_string=query)
+		self.assertEqual(opened.status_code, 200)
+		self.assertEqual(frappe.db.get_value("Communication", communication, "read_by_recipient"), 1)
+		[step] = api.get_schedule_view(email_campaign.name)
+		self.assertEqual(step["opened"], 1)
