@@ -86,8 +86,8 @@ def sync_ledger_with_email_queue(email_queues: list[str] | None = None):
 	if sent:
 		frappe.qb.update(Ledger).set(Ledger.status, "Sent").where(Ledger.name.isin([row[0] for row in sent])).run()
 		set_delivery_status([row[1] for row in sent], "Sent")
-	record_delivery_failures(queued)
-	reopen_email_campaigns_to_retry()
+	if record_delivery_failures(queued) or email_queues is None:
+		reopen_email_campaigns_to_retry()  # a scan of the ledger: not after every delivery job
 
 
 def set_delivery_status(communications: list[str], status: str):
@@ -99,8 +99,9 @@ def set_delivery_status(communications: list[str], status: str):
 		).run()
 
 
-def record_delivery_failures(queued):
-	"""One UPDATE per outcome (status, attempts, reason): failures come in bulk with one cause."""
+def record_delivery_failures(queued) -> bool:
+	"""One UPDATE per outcome (status, attempts, reason): failures come in bulk with one cause.
+	True when some email is to be retried."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	EmailQueue = frappe.qb.DocType("Email Queue")
 	given_up = EmailQueue.status.isin(("Error", "Expired"))
@@ -130,6 +131,7 @@ def record_delivery_failures(queued):
 			Ledger.error, reason
 		).where(Ledger.name.isin([name for name, _communication in rows_of_outcome])).run()
 		set_delivery_status([communication for _name, communication in rows_of_outcome], "Error")
+	return any(status == failures.ERROR for status, _attempts, _reason in outcomes)
 
 
 def reopen_email_campaigns_to_retry():

@@ -18,7 +18,6 @@ from typing import NamedTuple
 import frappe
 from frappe import _
 from frappe.email.email_body import get_email, get_formatted_html
-from frappe.utils import escape_html
 from frappe.utils.data import expand_relative_urls, to_markdown
 
 from email_campaign_app import links, rendering
@@ -101,7 +100,7 @@ class StepMessage:
 		in the plain-text part. `track_links` rewrites the body's links (click tracking); the
 		tracking pixel goes in the email, not in its Communication."""
 		subject = " ".join(rendering.render(self.email_template, self.subject, doc).split())
-		escaped = frappe._dict({k: escape_html(v) if isinstance(v, str) else v for k, v in doc.items()})
+		escaped = rendering.escaped(doc)
 		message_id = make_msgid(domain=frappe.local.site)[1:-1]
 		track_links = track_links or (lambda html: html)
 		if not self.built_once:

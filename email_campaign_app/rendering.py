@@ -16,6 +16,7 @@ from frappe.utils import (
 	cint,
 	cstr,
 	date_diff,
+	escape_html,
 	flt,
 	fmt_money,
 	format_date,
@@ -112,6 +113,11 @@ def render(email_template: str, source: str, doc: dict, **context) -> str:
 			_("Email Template {0} cannot be rendered: {1}").format(frappe.bold(email_template), error),
 			title=_("Invalid Email Template"),
 		)
+
+
+def escaped(doc: dict) -> frappe._dict:
+	"""`doc` with its text values HTML-escaped, as a template's body sees them."""
+	return frappe._dict({key: escape_html(value) if isinstance(value, str) else value for key, value in doc.items()})
 
 
 def validate_email_template(doc, method=None):

@@ -14,7 +14,7 @@ import traceback
 import frappe
 from frappe import _
 from frappe.email.doctype.email_account.email_account import EmailAccount
-from frappe.utils import escape_html, get_formatted_email, getdate
+from frappe.utils import get_formatted_email, getdate
 
 from email_campaign_app import delivery, links, messages, rendering, schedule, tracking
 from email_campaign_app.ledger import record_error
@@ -238,9 +238,6 @@ def render(email_template: str, doc: frappe._dict) -> tuple[str, str]:
 	from `doc` are escaped in the body."""
 	template = frappe.get_cached_doc("Email Template", email_template)
 	subject = rendering.render(email_template, template.subject, doc)
-	body = rendering.render(email_template, template.response_, escaped(doc))
+	body = rendering.render(email_template, template.response_, rendering.escaped(doc))
 	return subject.strip(), body
 
-
-def escaped(doc: frappe._dict) -> frappe._dict:
-	return frappe._dict({key: escape_html(value) if isinstance(value, str) else value for key, value in doc.items()})

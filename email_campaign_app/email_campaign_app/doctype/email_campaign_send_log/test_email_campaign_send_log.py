@@ -8,7 +8,7 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import add_days, get_datetime, getdate, today
 
-from email_campaign_app import links, planning, sending, tasks
+from email_campaign_app import links, planning, rendering, sending, tasks
 from email_campaign_app.api import send_due_emails_now
 from email_campaign_app.testing import (
 	IntegrationTestCase,
@@ -387,7 +387,7 @@ class TestStepEmailBuiltOnce(IntegrationTestCase):
 		step = messages.StepMessage(template.name, "Administrator <admin@example.com>")
 		doc = frappe._dict(first_name="Ada", city="Paris <b>", rows=["x", "y"])
 		fast = step.for_recipient(doc, "https://example.com/unsubscribe?t=1")
-		slow = step.built_for(fast.subject, sending.escaped(doc), "https://example.com/unsubscribe?t=1", fast.message_id, "", lambda html: html)
+		slow = step.built_for(fast.subject, rendering.escaped(doc), "https://example.com/unsubscribe?t=1", fast.message_id, "", lambda html: html)
 		return step, fast, slow
 
 	def test_the_step_email_built_once_says_what_the_one_built_per_recipient_says(self):
