@@ -181,7 +181,7 @@ def flush_until_received(sink, prefix, members, counter) -> float:
 def queue_app_step(email_campaign: str) -> list[list[str]]:
 	"""What the daily job and its batch jobs do; the batches' delivery jobs, returned."""
 	deliveries = []
-	with patch("email_campaign_app.sending.deliver", side_effect=deliveries.append):
+	with patch("email_campaign_app.sending.deliver", side_effect=lambda queued: deliveries.append(queued) or []):
 		due = planning.plan_due_emails([email_campaign])
 		for batch in schedule.batches(due.sends, planning.BATCH_SIZE):
 			sending.send_batch([sending.as_job_arg(send) for send in batch])
@@ -189,11 +189,14 @@ def queue_app_step(email_campaign: str) -> list[list[str]]:
 
 
 def deliver_app_step(deliveries, counter) -> float:
-	"""The batches' delivery jobs, as the worker runs them."""
+	"""The batches' deliveries, as the worker runs them, after the transactional email: the
+	app's delivery makes way for it, and Frappe's flush sends it first."""
 	started = time.perf_counter()
 	with counter.counting():
+		frappe.email.queue.flush()
 		for email_queues in deliveries:
-			delivery.send_email_queues(email_queues)
+			left = delivery.send_now(email_queues)
+			assert not left, "the site's own mail was still waiting after Frappe's flush"
 	return time.perf_counter() - started
 
 
@@ -280,16 +283,22 @@ def run_production(sink, members, run, site):
 		frappe.sendmail(recipients=["transactional@example.com"], subject="Password reset", message="<p>Your link</p>")
 		frappe.db.commit()
 		transactional_at = time.perf_counter()
-		done = wait_for(sink, f"app.{run}.", members, 3600)
-		results["app"] = {"end to end": done - started}
-		sent = wait_for(sink, "transactional", 1, 300)
+		transactional_sent, done, deadline = None, None, started + 3600
+		while done is None and time.perf_counter() < deadline:
+			if transactional_sent is None and "transactional@example.com" in sink.recipients():
+				transactional_sent = time.perf_counter()
+			if sum(counts(sink, f"app.{run}.").values()) >= members:
+				done = time.perf_counter()
+			time.sleep(0.1)
+		results["app"] = {"end to end": (done or deadline) - started}
+		transactional_sent = transactional_sent or wait_for(sink, "transactional", 1, 300)
 		received = sink.recipients()
 		arrived = [i for i, r in enumerate(received) if r == "transactional@example.com"]
 		if arrived:
-			results["transactional email: seconds from queued to sent (Frappe's flush)"] = sent - transactional_at
+			results["transactional email: seconds from queued to sent"] = transactional_sent - transactional_at
 			results["campaign emails sent after it"] = sum(1 for r in received[arrived[0] :] if r.startswith(f"app.{run}."))
 		else:
-			results["transactional email"] = "not sent within 5 minutes (no flush from the scheduler)"
+			results["transactional email"] = "not sent within 5 minutes"
 		started = time.perf_counter()
 		frappe.get_doc("Newsletter", newsletter.name).send_emails()
 		frappe.db.commit()
@@ -316,6 +325,16 @@ def finish(results, sink, members, run, email_campaign, newsletter):
 				"errors": errors_of(*reference),
 			}
 		)
+
+
+def drop_queued_jobs(site: str):
+	"""This site's jobs still waiting in RQ (an interrupted run's) would run in this one's time."""
+	from frappe.utils.background_jobs import get_queues
+
+	for queue in get_queues():
+		for job in queue.get_jobs():
+			if job.kwargs.get("site") == site:
+				job.delete()
 
 
 def report(mode, results, members):
@@ -354,6 +373,7 @@ def main():
 			# a throwaway site: what an earlier run left unsent would be sent in this one's time
 			frappe.db.set_value("Email Queue", {"status": ("in", ("Not Sent", "Partially Sent"))}, "status", "Cancelled")
 			frappe.db.commit()
+			drop_queued_jobs(args.site)
 			run = frappe.generate_hash(length=6)
 			results = run_loop(sink, args.members, run) if mode == "loop" else run_production(sink, args.members, run, args.site)
 			report(mode, results, args.members)

@@ -17,7 +17,7 @@ from email_campaign_app.sending import as_job_arg
 from email_campaign_app.sending_days import EVERY_DAY
 from email_campaign_app.sequence_settings import get_calendars
 
-BATCH_SIZE = 500  # emails per job: each job pays a fresh work horse, so fewer, larger jobs
+BATCH_SIZE = 2500  # emails per job: each job pays a fresh work horse (~0.6 s), so few, large jobs
 
 
 def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:

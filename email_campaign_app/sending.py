@@ -1,12 +1,13 @@
-"""One batch of emails: composed, then claimed and written in one transaction, then delivered.
+"""One job's batch of emails, a part at a time: composed, claimed and written in one
+transaction, then delivered.
 
-A batch's emails are composed in memory (each step's email built once, see messages.py), then
+A part's emails are composed in memory (each step's email built once, see messages.py), then
 one transaction claims their ledger rows and writes their Communications and Email Queues in
 bulk (writing.py): the ledger's primary key is the send key, so a second worker, a second run
-or a rerun after a crash never queues an email twice, and a crash rolls the whole batch back,
+or a rerun after a crash never queues an email twice, and a crash rolls the whole part back,
 so the next run sends it. When the bulk write fails, each email is written in its own
-transaction, so that one bad email stops nobody. A delivery job then sends the batch through
-Frappe's Email Queue on one SMTP connection (delivery.py).
+transaction, so that one bad email stops nobody. The part is then sent through Frappe's Email
+Queue on one SMTP connection, in the same job (delivery.py).
 """
 
 import traceback
@@ -21,6 +22,8 @@ from email_campaign_app.ledger import record_error
 from email_campaign_app.writing import QueuedEmail, write
 
 PERSON_DOCTYPES = ("Lead", "Contact")
+
+
 def as_job_arg(send: schedule.Send) -> dict:
 	return {
 		"email_campaign": send.email_campaign,
@@ -42,10 +45,24 @@ def from_job_arg(arg: dict) -> schedule.Send:
 	)
 
 
+WRITE_SIZE = 500  # emails per transaction: each Email Queue holds ~15 KB, within max_allowed_packet
+
+
 def send_batch(sends: list[dict]):
-	"""Worker entry point: compose the batch, write it in one transaction, hand it to delivery."""
+	"""Worker entry point: the batch is composed, written and delivered WRITE_SIZE emails at a
+	time, each part written in one transaction (the first emails leave while the rest wait)."""
 	batch = [from_job_arg(arg) for arg in sends]
 	context = BatchContext(batch)
+	left: list[str] = []  # once the site's own mail is waiting, the rest is delivered after it
+	for part in schedule.batches(batch, WRITE_SIZE):
+		queued = compose_and_write(part, context)
+		left = left + queued if left else deliver(queued)
+	if left:
+		delivery.make_way_for_site_mail(left)
+
+
+def compose_and_write(batch: list[schedule.Send], context: "BatchContext") -> list[str]:
+	"""The batch's emails composed and written in one transaction; the Email Queues due now."""
 	emails = []
 	for send in batch:
 		try:
@@ -61,13 +78,16 @@ def send_batch(sends: list[dict]):
 	except Exception:
 		frappe.db.rollback()
 		queued = write_one_by_one(emails)
-	deliver(queued)
+	return queued
 
 
 def write_one_by_one(emails: list[QueuedEmail]) -> list[str]:
+	"""After the bulk write failed: each email on its own, with new row names (a name already
+	taken fails a bulk write, however unlikely)."""
 	queued = []
 	for email in emails:
 		try:
+			email.name_rows()
 			queued += write([email])
 			frappe.db.commit()
 		except Exception:
@@ -77,16 +97,17 @@ def write_one_by_one(emails: list[QueuedEmail]) -> list[str]:
 	return queued
 
 
-def deliver(email_queues: list[str]):
+def deliver(email_queues: list[str]) -> list[str]:
 	"""Send what this batch queued now (Frappe's flush would take minutes): in the batch's own
-	job, or in a job of its own when the batch did not run in one. Tests deliver themselves,
-	through Frappe's flush or a worker, as Frappe's own Email Queue does not send in tests."""
+	job, or in a job of its own when the batch did not run in one; those left for after the
+	site's own mail, returned. Tests deliver themselves, through delivery.send_email_queues or
+	a worker, as Frappe's own Email Queue does not send in tests."""
 	if not email_queues or frappe.flags.in_test:
-		return
+		return []
 	if frappe.job:
-		delivery.send_email_queues(email_queues)
-	else:
-		frappe.enqueue("email_campaign_app.delivery.send_email_queues", queue="long", email_queues=email_queues)
+		return delivery.send_now(email_queues)
+	frappe.enqueue("email_campaign_app.delivery.send_email_queues", queue="long", email_queues=email_queues)
+	return []
 
 
 def find_people_by_email(emails: list[str]) -> dict[str, tuple[str, str]]:

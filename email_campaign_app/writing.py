@@ -13,9 +13,8 @@ from frappe import _
 from frappe.utils import get_datetime, getdate, now, now_datetime, today
 
 from email_campaign_app import messages, schedule
+from email_campaign_app.delivery import CAMPAIGN_PRIORITY, window_end
 from email_campaign_app.ledger import LEDGER
-
-CAMPAIGN_PRIORITY = 0  # below Frappe's default 1: a site's transactional mail leaves first
 
 
 class QueuedEmail:
@@ -25,10 +24,17 @@ class QueuedEmail:
 		self.send, self.campaign, self.email, self.sender = send, campaign, email, sender
 		self.key = send.key
 		self.person = context.person_of(send.recipient)
-		self.communication = frappe.generate_hash(length=10) if email else None
-		self.email_queue = frappe.generate_hash(length=10) if email else None
+		self.communication = self.email_queue = None
+		self.name_rows()
 		self.send_after = send_time(send, campaign) if email else None
 		self.email_account = context.email_account_of(sender) if email else None
+
+	def name_rows(self):
+		"""New random names for its Communication and Email Queue (Frappe names them the same
+		way, and tries another name when one is taken)."""
+		if self.email:
+			self.communication = frappe.generate_hash(length=10)
+			self.email_queue = frappe.generate_hash(length=10)
 
 	@property
 	def status(self) -> str:
@@ -36,11 +42,12 @@ class QueuedEmail:
 
 
 def write(emails: list[QueuedEmail]) -> list[str]:
-	"""Claim the emails' ledger rows and write the claimed ones; the Email Queues written."""
+	"""Claim the emails' ledger rows and write the claimed ones; the Email Queues written that
+	are due now (the others leave later today, with Frappe's flush)."""
 	if not emails:
 		return []
 	claim = frappe.generate_hash(length=12)
-	frappe.db.bulk_insert(LEDGER, LEDGER_FIELDS, [ledger_row(email, claim) for email in emails], ignore_duplicates=True)
+	insert_rows(LEDGER, LEDGER_FIELDS, [ledger_row(email, claim) for email in emails], ignore_duplicates=True)
 	retake_rows_in_error(emails, claim)
 	Ledger = frappe.qb.DocType(LEDGER)
 	ours = set(
@@ -52,7 +59,20 @@ def write(emails: list[QueuedEmail]) -> list[str]:
 	claimed = [email for email in emails if email.key in ours and email.email]
 	write_communications(claimed)
 	write_email_queues(claimed)
-	return [email.email_queue for email in claimed]
+	return [email.email_queue for email in claimed if not email.send_after]
+
+
+def insert_rows(doctype: str, fields: tuple, rows: list[tuple], ignore_duplicates: bool = False):
+	"""One multi-row INSERT (frappe.db.bulk_insert builds the same through the query builder,
+	which costs more than the insert itself for rows this size)."""
+	if not rows:
+		return
+	one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+	frappe.db.sql(
+		f"insert {'ignore ' if ignore_duplicates else ''}into `tab{doctype}` ({', '.join(f'`{field}`' for field in fields)}) "
+		f"values {', '.join([one_row] * len(rows))}",
+		[value for row in rows for value in row],
+	)
 
 
 def retake_rows_in_error(emails: list[QueuedEmail], claim: str):
@@ -100,7 +120,7 @@ def ledger_row(email: QueuedEmail, claim: str) -> tuple:
 
 def write_communications(emails: list[QueuedEmail]):
 	stamp, user = now(), frappe.session.user
-	frappe.db.bulk_insert(
+	insert_rows(
 		"Communication",
 		(
 			"name", "creation", "modified", "owner", "modified_by", "docstatus",
@@ -120,7 +140,7 @@ def write_communications(emails: list[QueuedEmail]):
 			for e in emails
 		],
 	)  # fmt: skip
-	frappe.db.bulk_insert(
+	insert_rows(
 		"Communication Link",
 		("name", "creation", "modified", "owner", "modified_by", "docstatus", "parent", "parenttype", "parentfield", "idx", "link_doctype", "link_name"),
 		[
@@ -132,8 +152,9 @@ def write_communications(emails: list[QueuedEmail]):
 
 
 def write_email_queues(emails: list[QueuedEmail]):
-	stamp, user = now(), frappe.session.user
-	frappe.db.bulk_insert(
+	"""An email due now waits for the batch's delivery job during its window (delivery.py)."""
+	stamp, user, held_until = now(), frappe.session.user, window_end()
+	insert_rows(
 		"Email Queue",
 		(
 			"name", "creation", "modified", "owner", "modified_by", "docstatus",
@@ -144,12 +165,12 @@ def write_email_queues(emails: list[QueuedEmail]):
 			(
 				e.email_queue, stamp, stamp, user, user, 0,
 				"Not Sent", CAMPAIGN_PRIORITY, e.sender, e.email.message, e.email.message_id, "Email Campaign", e.send.email_campaign,
-				e.send_after, e.email_account, 0, "[]", 0, "",
+				e.send_after or held_until, e.email_account, 0, "[]", 0, "",
 			)
 			for e in emails
 		],
 	)  # fmt: skip
-	frappe.db.bulk_insert(
+	insert_rows(
 		"Email Queue Recipient",
 		("name", "creation", "modified", "owner", "modified_by", "docstatus", "parent", "parenttype", "parentfield", "idx", "recipient", "status"),
 		[

@@ -6,9 +6,9 @@ import threading
 from unittest.mock import patch
 
 import frappe
-from frappe.utils import add_days, get_datetime, getdate, today
+from frappe.utils import add_days, add_to_date, get_datetime, getdate, now_datetime, today
 
-from email_campaign_app import links, planning, rendering, sending, tasks
+from email_campaign_app import delivery, links, planning, rendering, sending, tasks
 from email_campaign_app.api import send_due_emails_now
 from email_campaign_app.testing import (
 	IntegrationTestCase,
@@ -135,7 +135,9 @@ class TestDailySending(IntegrationTestCase):
 		rows = ledger_rows(email_campaign.name)
 		self.assertEqual([r.send_after_days for r in rows], [0])
 		[queue] = queues_of(email_campaign.name)
-		self.assertIsNone(queue.send_after)  # overdue: leaves at once
+		# overdue: leaves at once, with the batch's delivery job (Frappe's flush after its window)
+		self.assertIsNone(frappe.db.get_value("Communication", rows[0].communication, "send_after"))
+		self.assertLessEqual(get_datetime(queue.send_after), add_to_date(now_datetime(), minutes=delivery.DELIVERY_WINDOW_MINUTES))
 
 		for day in (1, 2, 3):
 			with self.freeze_time(f"{add_days(today(), day)} 00:30:00"):
