@@ -24,7 +24,7 @@ NO_VALUE_TYPES = {"Column Break", "Section Break", "Tab Break", "HTML", "Button"
 # Frappe core doctypes this app links to, with the fields the app reads from them.
 FRAPPE_DOCTYPES = {
 	"Comment": {"reference_doctype", "reference_name", "comment_type", "content"},
-	"Communication": {"reference_doctype", "reference_name", "subject", "sender", "recipients", "email_template", "read_by_recipient", "read_by_recipient_on", "delivery_status", "message_id", "content"},
+	"Communication": {"reference_doctype", "reference_name", "subject", "sender", "recipients", "email_template", "read_by_recipient", "read_by_recipient_on", "delivery_status", "message_id", "content", "send_after"},
 	"Communication Link": {"link_doctype", "link_name"},
 	"Error Log": {"reference_doctype", "reference_name", "error", "method"},
 	"Contact": {"name", "email_id", "unsubscribed", "first_name"},
