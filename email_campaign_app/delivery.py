@@ -57,11 +57,8 @@ def send_now(email_queues: list[str]) -> list[str]:
 		if done and done % YIELD_CHECK_EVERY == 0 and site_mail_waiting():
 			left = [queue.name for queue in queues[done:]]
 			break
-		account = queue.get_email_account(raise_error=True)
-		if account.name not in smtp_servers:
-			smtp_servers[account.name] = account.get_smtp_server()
 		with suppress(Exception):  # the context has recorded the error; Frappe retries it
-			send(queue, smtp_servers[account.name])
+			send_one(queue, smtp_servers)
 	for smtp_server in smtp_servers.values():
 		with suppress(Exception):
 			smtp_server.quit()
@@ -69,6 +66,17 @@ def send_now(email_queues: list[str]) -> list[str]:
 	ledger.sync_ledger_with_email_queue(email_queues)
 	frappe.db.commit()
 	return left
+
+
+def send_one(queue: "CampaignEmailQueue", smtp_servers: dict):
+	"""On the job's SMTP connection of the email's account."""
+	account = queue.get_email_account(raise_error=True)
+	if account.get("service") == "Frappe Mail":  # Frappe 16's mail service, not SMTP
+		send_as_frappe_does(queue)
+		return
+	if account.name not in smtp_servers:
+		smtp_servers[account.name] = account.get_smtp_server()
+	send(queue, smtp_servers[account.name])
 
 
 def take_over(email_queues: list[str]) -> list["CampaignEmailQueue"]:
@@ -146,6 +154,11 @@ def write_columns(doctype: str, name: str, values: dict):
 	frappe.db.sql(f"update `tab{doctype}` set {columns} where name = %(name)s", {**values, "name": name})
 
 
+def send_as_frappe_does(queue: CampaignEmailQueue):
+	if queue.can_send_now() and claim(queue):
+		queue.send()
+
+
 def claim(queue: CampaignEmailQueue) -> bool:
 	"""Not Sent to Sending, committed with the previous email's outcome: false when another
 	process has it."""
@@ -179,7 +192,8 @@ def send(queue: CampaignEmailQueue, smtp_server):
 	if not queue.can_send_now() or not claim(queue):
 		return
 	with CampaignSendContext(queue, smtp_server) as context:
-		context.fetch_smtp_server()
+		# Frappe 15 names it fetch_smtp_server, Frappe 16 fetch_outgoing_server
+		(getattr(context, "fetch_outgoing_server", None) or context.fetch_smtp_server)()
 		for recipient in queue.recipients:
 			if recipient.is_mail_sent():
 				continue

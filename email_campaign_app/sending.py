@@ -22,6 +22,7 @@ from email_campaign_app.ledger import record_error
 from email_campaign_app.writing import QueuedEmail, write
 
 PERSON_DOCTYPES = ("Lead", "Contact")
+WRITE_SIZE = 500  # emails per transaction: each Email Queue holds ~15 KB, within max_allowed_packet
 
 
 def as_job_arg(send: schedule.Send) -> dict:
@@ -43,9 +44,6 @@ def from_job_arg(arg: dict) -> schedule.Send:
 		recipient=schedule.Recipient(arg["email"], arg.get("recipient_doctype"), arg.get("recipient_name")),
 		send_date=getdate(arg["send_date"]),
 	)
-
-
-WRITE_SIZE = 500  # emails per transaction: each Email Queue holds ~15 KB, within max_allowed_packet
 
 
 def send_batch(sends: list[dict]):
