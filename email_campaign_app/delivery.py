@@ -6,18 +6,19 @@ Frappe's SendMailContext, which owns the status, the retries, the error text and
 folder, with these changes:
 
 - who sends an email: a batch's Email Queues are written with a `send_after` a few minutes
-  ahead (DELIVERY_WINDOW), during which Frappe's flush leaves them to the batch's delivery job.
+  ahead (DELIVERY_WINDOW_MINUTES), during which Frappe's flush leaves them to the batch's delivery job.
   The job takes them over only while that window is open, and each email is claimed (Not Sent
   to Sending) before it is sent: a second delivery job, or Frappe's flush once the window is
   over (the fallback when no job sent it), never sends it again;
-- an email's status is written with plain UPDATEs: Frappe's set_value builds a query and
-  clears the document cache for each, most of the cost of sending;
+- an email's status is written with plain UPDATEs (Frappe's set_value builds a query and
+  clears the document cache for each, most of the cost of sending), and committed once per
+  email: the claim of an email carries the outcome of the one before;
 - an email without attachments is sent as stored (Frappe re-parses every message to add
   attachments; for ours that only re-serializes it).
 
 The site's own mail comes first: when an email of a higher priority (a password reset, a
-notification) is waiting, the job hands it to Frappe's flush and goes on in a new job, after
-it. Then the ledger is synced for the emails sent.
+notification) is waiting, the job makes way for Frappe's flush and the campaign goes on in a
+new job, after it. Then the ledger is synced for the emails sent.
 """
 
 import hashlib
@@ -32,8 +33,8 @@ from email_campaign_app import ledger
 
 CAMPAIGN_PRIORITY = 0  # below Frappe's default 1: a site's transactional mail leaves first
 DELIVERY_WINDOW_MINUTES = 15
-# an email's window must have this long left for a delivery job to take it over: then a flush
-# that started just before (and read the window as still open) has not listed it
+# a job takes an email over only while its window has this long left: a flush listing the
+# emails whose window is over, at the same instant, cannot list it too
 TAKE_OVER_MARGIN_MINUTES = 2
 YIELD_CHECK_EVERY = 50  # emails between two looks for the site's own mail waiting
 
@@ -59,6 +60,7 @@ def send_now(email_queues: list[str]) -> list[str]:
 			break
 		with suppress(Exception):  # the context has recorded the error; Frappe retries it
 			send_one(queue, smtp_servers)
+	frappe.db.commit()  # the last email's outcome
 	for smtp_server in smtp_servers.values():
 		with suppress(Exception):
 			smtp_server.quit()
@@ -123,18 +125,21 @@ def site_mail_waiting() -> bool:
 	)
 
 
-def make_way_for_site_mail(left: list[str]):
-	"""Frappe's flush sends the site's mail (in its order, by priority), then a new job sends
-	the campaign emails left: their window keeps the flush off them meanwhile. The flush is
-	the scheduler's own job: it never runs twice at once. Each job sends YIELD_CHECK_EVERY
-	emails at least, so that a site email the flush cannot send does not stop a campaign."""
+def make_way_for_site_mail(left: list[str], sends: list[dict] | None = None):
+	"""Frappe's flush sends the site's mail (in its order, by priority), then a new job goes on
+	with the campaign: the emails written and left unsent (their window keeps the flush off
+	them meanwhile), then the batch's `sends` not written yet. The flush is the scheduler's own
+	job: it never runs twice at once. Each job sends YIELD_CHECK_EVERY emails at least, so that
+	a site email the flush cannot send does not stop a campaign."""
 	flush = frappe.get_doc("Scheduled Job Type", {"method": "frappe.email.queue.flush"})
 	flush.enqueue(force=True)
+	keys = left + [arg["email"] + arg["email_campaign"] for arg in sends or []]
 	frappe.enqueue(
-		"email_campaign_app.delivery.send_email_queues",
+		"email_campaign_app.sending.send_batch",
 		queue="long",
-		job_id="email_campaign_app:delivery:" + hashlib.sha256("".join(left).encode()).hexdigest()[:32],
+		job_id="email_campaign_app:continued:" + hashlib.sha256("".join(keys).encode()).hexdigest()[:32],
 		deduplicate=True,
+		sends=sends or [],
 		email_queues=left,
 	)
 

@@ -46,17 +46,18 @@ def from_job_arg(arg: dict) -> schedule.Send:
 	)
 
 
-def send_batch(sends: list[dict]):
+def send_batch(sends: list[dict], email_queues: list[str] | None = None):
 	"""Worker entry point: the batch is composed, written and delivered WRITE_SIZE emails at a
-	time, each part written in one transaction (the first emails leave while the rest wait)."""
-	batch = [from_job_arg(arg) for arg in sends]
-	context = BatchContext(batch)
-	left: list[str] = []  # once the site's own mail is waiting, the rest is delivered after it
-	for part in schedule.batches(batch, WRITE_SIZE):
-		queued = compose_and_write(part, context)
-		left = left + queued if left else deliver(queued)
+	time, each part written in one transaction (the first emails leave while the rest wait).
+	When the site's own mail is waiting, the rest goes on in a job after it; `email_queues`
+	are then the emails already written that are still to be sent."""
+	left = deliver(email_queues or [])
+	parts = schedule.batches([from_job_arg(arg) for arg in sends], WRITE_SIZE) if sends else []
+	context = BatchContext([send for part in parts for send in part]) if parts else None
+	while parts and not left:
+		left = deliver(compose_and_write(parts.pop(0), context))
 	if left:
-		delivery.make_way_for_site_mail(left)
+		delivery.make_way_for_site_mail(left, [as_job_arg(send) for part in parts for send in part])
 
 
 def compose_and_write(batch: list[schedule.Send], context: "BatchContext") -> list[str]:
