@@ -27,6 +27,7 @@ from contextlib import suppress
 import frappe
 from frappe import safe_encode
 from frappe.email.doctype.email_queue.email_queue import EmailQueue, SendMailContext
+from frappe.email.queue import get_queue
 from frappe.utils import add_to_date, now_datetime
 
 from email_campaign_app import ledger
@@ -113,16 +114,11 @@ def take_over(email_queues: list[str]) -> list["CampaignEmailQueue"]:
 
 
 def site_mail_waiting() -> bool:
-	"""Is an email of a higher priority than campaign mail due? Not one Frappe is retrying:
-	a failing email must not stop a campaign at every look."""
-	return bool(
-		frappe.db.sql(
-			"""select name from `tabEmail Queue`
-			where status = 'Not Sent' and priority > %s and retry = 0 and (send_after is null or send_after < %s)
-			limit 1""",
-			(CAMPAIGN_PRIORITY, now_datetime()),
-		)
-	)
+	"""Would Frappe's flush send an email of a higher priority than campaign mail now? Not one
+	Frappe is retrying: a failing email must not stop a campaign at every look."""
+	due = [row.name for row in get_queue()]
+	higher = {"name": ("in", due), "priority": (">", CAMPAIGN_PRIORITY), "retry": 0}
+	return bool(due) and bool(frappe.db.exists("Email Queue", higher))
 
 
 def make_way_for_site_mail(left: list[str], sends: list[dict] | None = None):

@@ -19,6 +19,7 @@ from email_campaign_app.testing import (
 	make_campaign,
 	make_email_campaign,
 	make_email_group,
+	make_due_now,
 	run_worker,
 	warm_cache,
 	worker_environment,
@@ -74,8 +75,7 @@ class TestWhoSendsABatch(IntegrationTestCase):
 
 	def test_once_its_window_is_over_an_email_is_frappes_and_a_late_delivery_job_leaves_it(self):
 		addresses, email_queues = queue_group_step(2)
-		late = email_queues[0]
-		frappe.db.set_value("Email Queue", late, "send_after", add_to_date(now_datetime(), minutes=-1), update_modified=False)
+		make_due_now([email_queues[0]])  # its window is over
 
 		enqueue_delivery(email_queues)
 		run_worker("long")
@@ -112,6 +112,7 @@ class TestWhoSendsABatch(IntegrationTestCase):
 		addresses, email_queues = queue_group_step(delivery.YIELD_CHECK_EVERY * 2 + 10)
 		reset = f"reset{frappe.generate_hash(length=10)}@example.com"
 		frappe.sendmail(recipients=[reset], subject="Password reset", message="<p>Your link</p>")
+		make_due_now([frappe.db.get_value("Email Queue Recipient", {"recipient": reset}, "parent")])
 		enqueue_delivery(email_queues)
 		run_worker("short,default,long")
 
