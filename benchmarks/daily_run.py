@@ -28,6 +28,16 @@ PREFIX = "BENCH"
 STEPS = 5
 CAMPAIGNS = 10
 
+# the columns of the fixture rows written in bulk (here and in bulk_enrol.py)
+LEAD_FIELDS = (
+	"name", "first_name", "last_name", "lead_name", "email_id", "status", "unsubscribed",
+	"creation", "modified", "owner", "modified_by",
+)  # fmt: skip
+EMAIL_CAMPAIGN_FIELDS = (
+	"name", "campaign_name", "email_campaign_for", "recipient", "sender", "start_date", "send_at",
+	"end_date", "status", "all_steps_sent", "creation", "modified", "owner", "modified_by",
+)  # fmt: skip
+
 
 class QueryCounter:
 	"""Counts the SQL statements frappe.db.sql runs while active."""
@@ -143,39 +153,12 @@ def bulk_email_campaigns(count, campaigns, offset=0):
 		)  # fmt: skip
 	frappe.db.bulk_insert(
 		"Lead",
-		[
-			"name",
-			"first_name",
-			"last_name",
-			"lead_name",
-			"email_id",
-			"status",
-			"unsubscribed",
-			"creation",
-			"modified",
-			"owner",
-			"modified_by",
-		],
+		LEAD_FIELDS,
 		leads,
 	)
 	frappe.db.bulk_insert(
 		"Email Campaign",
-		[
-			"name",
-			"campaign_name",
-			"email_campaign_for",
-			"recipient",
-			"sender",
-			"start_date",
-			"send_at",
-			"end_date",
-			"status",
-			"all_steps_sent",
-			"creation",
-			"modified",
-			"owner",
-			"modified_by",
-		],
+		EMAIL_CAMPAIGN_FIELDS,
 		email_campaigns,
 	)
 	frappe.db.commit()
@@ -244,22 +227,7 @@ def bulk_email_group(members, campaign):
 	)
 	frappe.db.bulk_insert(
 		"Email Campaign",
-		[
-			"name",
-			"campaign_name",
-			"email_campaign_for",
-			"recipient",
-			"sender",
-			"start_date",
-			"send_at",
-			"end_date",
-			"status",
-			"all_steps_sent",
-			"creation",
-			"modified",
-			"owner",
-			"modified_by",
-		],
+		EMAIL_CAMPAIGN_FIELDS,
 		[
 			(
 				f"{PREFIX}-EC-GROUP",

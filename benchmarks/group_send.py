@@ -44,20 +44,32 @@ ACCOUNT = "Group Send Benchmark Outbox"
 BODY = (
 	"<h2>Hello {{ doc.first_name or doc.email }}</h2>"
 	+ "<p>Our spring catalogue is out: new products, better prices, and a few surprises for "
-	"our most loyal customers. Read on for the details of what is new this season.</p>" * 8
+	"our most loyal customers. Read on for the details of what is new this season.</p>"
+	* 8
 	+ "<table><tr><td>Product</td><td>Price</td></tr><tr><td>Widget</td><td>12 EUR</td></tr></table>"
 	+ "<p>Kind regards,<br>The team</p>"
 )
 
 
 def make_group(label: str, run: str, members: int) -> str:
-	group = frappe.get_doc({"doctype": "Email Group", "title": f"{label} {run}"}).insert(ignore_permissions=True)
+	group = frappe.get_doc({"doctype": "Email Group", "title": f"{label} {run}"}).insert(
+		ignore_permissions=True
+	)
 	stamp, user = frappe.utils.now(), frappe.session.user
 	frappe.db.bulk_insert(
 		"Email Group Member",
 		("name", "creation", "modified", "owner", "modified_by", "email_group", "email", "unsubscribed"),
 		[
-			(frappe.generate_hash(length=10), stamp, stamp, user, user, group.name, f"{label.lower()}.{run}.{i}@example.com", 0)
+			(
+				frappe.generate_hash(length=10),
+				stamp,
+				stamp,
+				user,
+				user,
+				group.name,
+				f"{label.lower()}.{run}.{i}@example.com",
+				0,
+			)
 			for i in range(members)
 		],
 	)
@@ -67,10 +79,19 @@ def make_group(label: str, run: str, members: int) -> str:
 
 def make_app_step(group: str, run: str) -> str:
 	template = frappe.get_doc(
-		{"doctype": "Email Template", "name": f"Spring {run}", "subject": "Spring catalogue for {{ doc.email }}", "response": BODY}
+		{
+			"doctype": "Email Template",
+			"name": f"Spring {run}",
+			"subject": "Spring catalogue for {{ doc.email }}",
+			"response": BODY,
+		}
 	).insert(ignore_permissions=True)
 	campaign = frappe.get_doc(
-		{"doctype": "Campaign", "campaign_name": f"Spring {run}", "campaign_schedules": [{"email_template": template.name, "send_after_days": 0}]}
+		{
+			"doctype": "Campaign",
+			"campaign_name": f"Spring {run}",
+			"campaign_schedules": [{"email_template": template.name, "send_after_days": 0}],
+		}
 	).insert(ignore_permissions=True)
 	email_campaign = frappe.get_doc(
 		{
@@ -163,7 +184,10 @@ def wait_for(sink: Sink, prefix: str, members: int, timeout: float) -> float:
 
 
 def errors_of(reference_doctype: str, reference_name: str) -> int:
-	return frappe.db.count("Email Queue", {"reference_doctype": reference_doctype, "reference_name": reference_name, "status": "Error"})
+	return frappe.db.count(
+		"Email Queue",
+		{"reference_doctype": reference_doctype, "reference_name": reference_name, "status": "Error"},
+	)
 
 
 def flush_until_received(sink, prefix, members, counter) -> float:
@@ -181,7 +205,9 @@ def flush_until_received(sink, prefix, members, counter) -> float:
 def queue_app_step(email_campaign: str) -> list[list[str]]:
 	"""What the daily job and its batch jobs do; the batches' delivery jobs, returned."""
 	deliveries = []
-	with patch("email_campaign_app.sending.deliver", side_effect=lambda queued: deliveries.append(queued) or []):
+	with patch(
+		"email_campaign_app.sending.deliver", side_effect=lambda queued: deliveries.append(queued) or []
+	):
 		due = planning.plan_due_emails([email_campaign])
 		for batch in schedule.batches(due.sends, planning.BATCH_SIZE):
 			sending.send_batch([sending.as_job_arg(send) for send in batch])
@@ -212,14 +238,22 @@ def run_loop(sink, members, run):
 	with counter.counting():
 		deliveries = queue_app_step(email_campaign)
 	results["app"] = {"queueing": time.perf_counter() - started, "queue queries": counter.count}
-	frappe.sendmail(recipients=["transactional@example.com"], subject="Password reset", message="<p>Your link</p>")
+	frappe.sendmail(
+		recipients=["transactional@example.com"], subject="Password reset", message="<p>Your link</p>"
+	)
 	frappe.db.set_default("suspend_email_queue", 0)
 	frappe.db.commit()
-	next_in_queue = frappe.db.get_value("Email Queue", frappe.email.queue.get_queue()[0].name, "reference_doctype")
-	results["next email Frappe's flush sends, with the step queued"] = next_in_queue or "a transactional email"
+	next_in_queue = frappe.db.get_value(
+		"Email Queue", frappe.email.queue.get_queue()[0].name, "reference_doctype"
+	)
+	results["next email Frappe's flush sends, with the step queued"] = (
+		next_in_queue or "a transactional email"
+	)
 	counter = QueryCounter()
 	results["app"]["delivery"] = deliver_app_step(deliveries, counter)
-	results["app"]["delivery"] += flush_until_received(sink, f"app.{run}.", members, counter)  # what is left, if any
+	results["app"]["delivery"] += flush_until_received(
+		sink, f"app.{run}.", members, counter
+	)  # what is left, if any
 	results["app"]["delivery queries"] = counter.count
 
 	frappe.db.set_default("suspend_email_queue", 1)
@@ -249,14 +283,28 @@ def start_processes(site: str) -> list[subprocess.Popen]:
 	frappe.db.set_single_value("System Settings", "enable_scheduler", 1)
 	# Frappe's scheduler runs a site nobody used for days once a day only: this one is in use
 	frappe.get_doc(
-		{"doctype": "Activity Log", "subject": "Administrator logged in", "operation": "Login", "status": "Success", "user": "Administrator"}
+		{
+			"doctype": "Activity Log",
+			"subject": "Administrator logged in",
+			"operation": "Login",
+			"status": "Success",
+			"user": "Administrator",
+		}
 	).insert(ignore_permissions=True)
 	frappe.db.commit()
 	python = [sys.executable, "-m", "frappe.utils.bench_helper", "frappe"]
 	log = open("/tmp/group_send_worker.log", "w")
 	return [
-		subprocess.Popen([*python, "worker"], cwd=sites, stdout=log, stderr=subprocess.STDOUT, start_new_session=True),
-		subprocess.Popen([*python, "schedule"], cwd=sites, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
+		subprocess.Popen(
+			[*python, "worker"], cwd=sites, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+		),
+		subprocess.Popen(
+			[*python, "schedule"],
+			cwd=sites,
+			stdout=subprocess.DEVNULL,
+			stderr=subprocess.DEVNULL,
+			start_new_session=True,
+		),
 	]
 
 
@@ -280,7 +328,9 @@ def run_production(sink, members, run, site):
 		frappe.db.commit()
 		while sum(counts(sink, f"app.{run}.").values()) < members // 10:
 			time.sleep(0.2)
-		frappe.sendmail(recipients=["transactional@example.com"], subject="Password reset", message="<p>Your link</p>")
+		frappe.sendmail(
+			recipients=["transactional@example.com"], subject="Password reset", message="<p>Your link</p>"
+		)
 		frappe.db.commit()
 		transactional_at = time.perf_counter()
 		transactional_sent, done, deadline = None, None, started + 3600
@@ -295,8 +345,12 @@ def run_production(sink, members, run, site):
 		received = sink.recipients()
 		arrived = [i for i, r in enumerate(received) if r == "transactional@example.com"]
 		if arrived:
-			results["transactional email: seconds from queued to sent"] = transactional_sent - transactional_at
-			results["campaign emails sent after it"] = sum(1 for r in received[arrived[0] :] if r.startswith(f"app.{run}."))
+			results["transactional email: seconds from queued to sent"] = (
+				transactional_sent - transactional_at
+			)
+			results["campaign emails sent after it"] = sum(
+				1 for r in received[arrived[0] :] if r.startswith(f"app.{run}.")
+			)
 		else:
 			results["transactional email"] = "not sent within 5 minutes"
 		started = time.perf_counter()
@@ -341,14 +395,22 @@ def report(mode, results, members):
 	print(f"\n== {mode}, {members:,} members")
 	for system in ("app", "newsletter"):
 		r = results[system]
-		figures = [f"{key} {value:.1f} s ({value / members * 1000:.1f} ms/email)" for key, value in r.items() if key in ("queueing", "delivery", "end to end")]
-		figures += [f"{key} {value / members:.1f}/email" for key, value in r.items() if key.endswith("queries")]
+		figures = [
+			f"{key} {value:.1f} s ({value / members * 1000:.1f} ms/email)"
+			for key, value in r.items()
+			if key in ("queueing", "delivery", "end to end")
+		]
+		figures += [
+			f"{key} {value / members:.1f}/email" for key, value in r.items() if key.endswith("queries")
+		]
 		figures += [f"{key} {r[key]}" for key in ("received", "distinct", "duplicates", "missing", "errors")]
 		print(f"{system:>10}: " + ", ".join(figures))
 	app, news = results["app"], results["newsletter"]
 	if "queueing" in app:
 		total = (app["queueing"] + app["delivery"]) / (news["queueing"] + news["delivery"])
-		print(f"    ratios: queueing {app['queueing'] / news['queueing']:.2f}, delivery {app['delivery'] / news['delivery']:.2f}, end to end {total:.2f}")
+		print(
+			f"    ratios: queueing {app['queueing'] / news['queueing']:.2f}, delivery {app['delivery'] / news['delivery']:.2f}, end to end {total:.2f}"
+		)
 	else:
 		print(f"    ratio: end to end {app['end to end'] / news['end to end']:.2f}")
 	for key, value in results.items():
@@ -371,11 +433,17 @@ def main():
 		for mode in args.modes.split(","):
 			sink.clear()
 			# a throwaway site: what an earlier run left unsent would be sent in this one's time
-			frappe.db.set_value("Email Queue", {"status": ("in", ("Not Sent", "Partially Sent"))}, "status", "Cancelled")
+			frappe.db.set_value(
+				"Email Queue", {"status": ("in", ("Not Sent", "Partially Sent"))}, "status", "Cancelled"
+			)
 			frappe.db.commit()
 			drop_queued_jobs(args.site)
 			run = frappe.generate_hash(length=6)
-			results = run_loop(sink, args.members, run) if mode == "loop" else run_production(sink, args.members, run, args.site)
+			results = (
+				run_loop(sink, args.members, run)
+				if mode == "loop"
+				else run_production(sink, args.members, run, args.site)
+			)
 			report(mode, results, args.members)
 	finally:
 		sink.stop()

@@ -88,7 +88,11 @@ def take_over(email_queues: list[str]) -> list["CampaignEmailQueue"]:
 	if not email_queues:
 		return []
 	now, until = now_datetime(), window_end()
-	values = {"names": tuple(email_queues), "until": until, "open_after": add_to_date(now, minutes=TAKE_OVER_MARGIN_MINUTES)}
+	values = {
+		"names": tuple(email_queues),
+		"until": until,
+		"open_after": add_to_date(now, minutes=TAKE_OVER_MARGIN_MINUTES),
+	}
 	frappe.db.sql(
 		"""update `tabEmail Queue` set send_after = %(until)s
 		where name in %(names)s and status = 'Not Sent' and send_after > %(open_after)s""",
@@ -110,7 +114,10 @@ def take_over(email_queues: list[str]) -> list["CampaignEmailQueue"]:
 		order_by="idx asc",
 	):
 		recipients.setdefault(row.parent, []).append(row)
-	return [CampaignEmailQueue({**row, "doctype": "Email Queue", "recipients": recipients.get(row.name, [])}) for row in rows]
+	return [
+		CampaignEmailQueue({**row, "doctype": "Email Queue", "recipients": recipients.get(row.name, [])})
+		for row in rows
+	]
 
 
 def site_mail_waiting() -> bool:
@@ -200,7 +207,9 @@ def send(queue: CampaignEmailQueue, smtp_server):
 				continue
 			message = context.build_message(recipient.recipient)
 			if not frappe.flags.in_test or frappe.flags.testing_email:
-				context.smtp_server.session.sendmail(from_addr=queue.sender, to_addrs=recipient.recipient, msg=message)
+				context.smtp_server.session.sendmail(
+					from_addr=queue.sender, to_addrs=recipient.recipient, msg=message
+				)
 			context.update_recipient_status_to_sent(recipient)
 		if context.email_account_doc.append_emails_to_sent_folder:
 			context.email_account_doc.append_email_to_sent_folder(message)

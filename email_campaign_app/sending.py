@@ -52,8 +52,9 @@ def send_batch(sends: list[dict], email_queues: list[str] | None = None):
 	When the site's own mail is waiting, the rest goes on in a job after it; `email_queues`
 	are then the emails already written that are still to be sent."""
 	left = deliver(email_queues or [])
-	parts = schedule.batches([from_job_arg(arg) for arg in sends], WRITE_SIZE) if sends else []
-	context = BatchContext([send for part in parts for send in part]) if parts else None
+	batch = [from_job_arg(arg) for arg in sends]
+	parts = schedule.batches(batch, WRITE_SIZE) if batch else []
+	context = BatchContext(batch) if batch else None
 	while parts and not left:
 		left = deliver(compose_and_write(parts.pop(0), context))
 	if left:
@@ -131,7 +132,15 @@ class BatchContext:
 			for row in frappe.get_all(
 				"Email Campaign",
 				filters={"name": ("in", list({send.email_campaign for send in batch}))},
-				fields=["name", "campaign_name", "sender", "send_at", "status", "email_campaign_for", "owner"],
+				fields=[
+					"name",
+					"campaign_name",
+					"sender",
+					"send_at",
+					"status",
+					"email_campaign_for",
+					"owner",
+				],
 			)
 		}
 		self.senders = {}
@@ -167,7 +176,12 @@ class BatchContext:
 			return frappe._dict(self.documents[(doctype, name)], doctype=doctype)
 		if doctype:
 			frappe.throw(_("{0} {1} no longer exists.").format(_(doctype), name))
-		return frappe._dict(doctype="Email Group Member", name=recipient.email, email=recipient.email, email_id=recipient.email)
+		return frappe._dict(
+			doctype="Email Group Member",
+			name=recipient.email,
+			email=recipient.email,
+			email_id=recipient.email,
+		)
 
 	def step_message(self, email_template: str, sender: str) -> messages.StepMessage:
 		"""Each step's email is built once per batch and sender."""
@@ -187,7 +201,8 @@ class BatchContext:
 		if sender not in self.email_accounts:
 			account = EmailAccount.find_outgoing(match_by_email=sender, _raise_error=True)
 			self.email_accounts[sender] = frappe._dict(
-				name=account.name if account.is_exists_in_db() else None, track_email_status=account.track_email_status
+				name=account.name if account.is_exists_in_db() else None,
+				track_email_status=account.track_email_status,
 			)
 		return self.email_accounts[sender]
 
@@ -260,4 +275,3 @@ def render(email_template: str, doc: frappe._dict) -> tuple[str, str]:
 	subject = rendering.render(email_template, template.subject, doc)
 	body = rendering.render(email_template, template.response_, rendering.escaped(doc))
 	return subject.strip(), body
-

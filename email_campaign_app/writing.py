@@ -80,7 +80,11 @@ def retake_rows_in_error(emails: list[QueuedEmail], claim: str):
 	Ledger = frappe.qb.DocType(LEDGER)
 	keys = [email.key for email in emails]
 	in_error = set(
-		frappe.qb.from_(Ledger).select(Ledger.name).where(Ledger.name.isin(keys) & (Ledger.status == "Error")).for_update().run(pluck=True)
+		frappe.qb.from_(Ledger)
+		.select(Ledger.name)
+		.where(Ledger.name.isin(keys) & (Ledger.status == "Error"))
+		.for_update()
+		.run(pluck=True)
 	)
 	for email in emails:
 		if email.key in in_error:
@@ -142,9 +146,34 @@ def write_communications(emails: list[QueuedEmail]):
 	)  # fmt: skip
 	insert_rows(
 		"Communication Link",
-		("name", "creation", "modified", "owner", "modified_by", "docstatus", "parent", "parenttype", "parentfield", "idx", "link_doctype", "link_name"),
+		(
+			"name",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+			"docstatus",
+			"parent",
+			"parenttype",
+			"parentfield",
+			"idx",
+			"link_doctype",
+			"link_name",
+		),
 		[
-			(frappe.generate_hash(length=10), stamp, stamp, user, user, 0, e.communication, "Communication", "timeline_links", 1, *e.person)
+			(
+				frappe.generate_hash(length=10),
+				stamp,
+				stamp,
+				user,
+				user,
+				0,
+				e.communication,
+				"Communication",
+				"timeline_links",
+				1,
+				*e.person,
+			)
 			for e in emails
 			if e.person[0]
 		],
@@ -172,9 +201,35 @@ def write_email_queues(emails: list[QueuedEmail]):
 	)  # fmt: skip
 	insert_rows(
 		"Email Queue Recipient",
-		("name", "creation", "modified", "owner", "modified_by", "docstatus", "parent", "parenttype", "parentfield", "idx", "recipient", "status"),
+		(
+			"name",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+			"docstatus",
+			"parent",
+			"parenttype",
+			"parentfield",
+			"idx",
+			"recipient",
+			"status",
+		),
 		[
-			(frappe.generate_hash(length=10), stamp, stamp, user, user, 0, e.email_queue, "Email Queue", "recipients", 1, e.send.recipient.email, "Not Sent")
+			(
+				frappe.generate_hash(length=10),
+				stamp,
+				stamp,
+				user,
+				user,
+				0,
+				e.email_queue,
+				"Email Queue",
+				"recipients",
+				1,
+				e.send.recipient.email,
+				"Not Sent",
+			)
 			for e in emails
 		],
 	)

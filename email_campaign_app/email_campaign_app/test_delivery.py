@@ -17,9 +17,9 @@ from email_campaign_app.testing import (
 	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
+	make_due_now,
 	make_email_campaign,
 	make_email_group,
-	make_due_now,
 	run_worker,
 	warm_cache,
 	worker_environment,
@@ -32,9 +32,13 @@ def queue_group_step(members: int) -> tuple[list[str], list[str]]:
 	"""A group step due now, queued by the daily job (tests deliver themselves): its members'
 	addresses and its Email Queues."""
 	addresses = [f"m{frappe.generate_hash(length=10)}@example.com" for _ in range(members)]
-	email_campaign = make_email_campaign(make_campaign().name, make_email_group(addresses).name, "Email Group", send_at="00:00")
+	email_campaign = make_email_campaign(
+		make_campaign().name, make_email_group(addresses).name, "Email Group", send_at="00:00"
+	)
 	tasks.daily()
-	email_queues = frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name}, pluck="email_queue", order_by="creation asc")
+	email_queues = frappe.get_all(
+		LEDGER, filters={"email_campaign": email_campaign.name}, pluck="email_queue", order_by="creation asc"
+	)
 	return addresses, email_queues
 
 
@@ -55,8 +59,13 @@ class TestWhoSendsABatch(IntegrationTestCase):
 
 	def test_frappes_flush_leaves_a_batch_to_its_delivery_job_during_the_window(self):
 		addresses, email_queues = queue_group_step(3)
-		for send_after in frappe.get_all("Email Queue", filters={"name": ("in", email_queues)}, pluck="send_after"):
-			self.assertLessEqual(get_datetime(send_after), add_to_date(now_datetime(), minutes=delivery.DELIVERY_WINDOW_MINUTES))
+		for send_after in frappe.get_all(
+			"Email Queue", filters={"name": ("in", email_queues)}, pluck="send_after"
+		):
+			self.assertLessEqual(
+				get_datetime(send_after),
+				add_to_date(now_datetime(), minutes=delivery.DELIVERY_WINDOW_MINUTES),
+			)
 			self.assertGreater(get_datetime(send_after), now_datetime())
 
 		frappe.enqueue("frappe.email.queue.flush", queue="short")
@@ -71,7 +80,10 @@ class TestWhoSendsABatch(IntegrationTestCase):
 		frappe.enqueue("frappe.email.queue.flush", queue="short")
 		run_worker("short,long")
 		self.assertEqual(received(self.sink, addresses), Counter(addresses))
-		self.assertEqual(set(frappe.get_all(LEDGER, filters={"email_queue": ("in", email_queues)}, pluck="status")), {"Sent"})
+		self.assertEqual(
+			set(frappe.get_all(LEDGER, filters={"email_queue": ("in", email_queues)}, pluck="status")),
+			{"Sent"},
+		)
 
 	def test_once_its_window_is_over_an_email_is_frappes_and_a_late_delivery_job_leaves_it(self):
 		addresses, email_queues = queue_group_step(2)
@@ -92,7 +104,9 @@ class TestWhoSendsABatch(IntegrationTestCase):
 		enqueue_delivery(email_queues)
 		frappe.db.commit()
 		warm_cache()
-		start = "from frappe.utils.background_jobs import start_worker; start_worker(queue='long', burst=True)"
+		start = (
+			"from frappe.utils.background_jobs import start_worker; start_worker(queue='long', burst=True)"
+		)
 		workers = [
 			subprocess.Popen(
 				[sys.executable, "-c", start],
@@ -120,4 +134,7 @@ class TestWhoSendsABatch(IntegrationTestCase):
 		self.assertEqual(order.count(reset), 1)
 		self.assertEqual(order.index(reset), delivery.YIELD_CHECK_EVERY)
 		self.assertEqual(received(self.sink, addresses), Counter(addresses))
-		self.assertEqual(set(frappe.get_all(LEDGER, filters={"email_queue": ("in", email_queues)}, pluck="status")), {"Sent"})
+		self.assertEqual(
+			set(frappe.get_all(LEDGER, filters={"email_queue": ("in", email_queues)}, pluck="status")),
+			{"Sent"},
+		)
