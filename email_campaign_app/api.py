@@ -1,5 +1,7 @@
 """Whitelisted methods: the recipients' unsubscribe endpoint and the Desk's Email Campaign actions."""
 
+import ipaddress
+
 import frappe
 from frappe import _
 from frappe.translate import get_language
@@ -137,9 +139,29 @@ def bad_token_key(ip: str) -> str:
 	return frappe.cache.make_key(f"email_campaign_app:bad_unsubscribe_token:{ip}")
 
 
+def client_address() -> str:
+	"""The visitor's address as the client cannot choose it: the socket's peer, or, when that
+	peer is a proxy on this machine or the private network (nginx in front of Frappe), the
+	address that proxy appended to X-Forwarded-For (its last element). Frappe's request_ip is
+	the first element, which any client can set."""
+	peer = frappe.request.environ.get("REMOTE_ADDR") or "127.0.0.1"
+	forwarded = [part.strip() for part in (frappe.get_request_header("X-Forwarded-For") or "").split(",")]
+	if forwarded[-1] and is_proxy(peer):
+		return forwarded[-1]
+	return peer
+
+
+def is_proxy(address: str) -> bool:
+	try:
+		ip = ipaddress.ip_address(address)
+	except ValueError:
+		return False
+	return ip.is_loopback or ip.is_private
+
+
 def count_bad_token() -> int:
 	"""Count a refused token for the visitor's address; valid links are never counted."""
-	key = bad_token_key(frappe.local.request_ip)
+	key = bad_token_key(client_address())
 	count = frappe.cache.incr(key)
 	if count == 1:
 		frappe.cache.expire(key, BAD_TOKEN_WINDOW)
@@ -239,4 +261,4 @@ def add_to_email_campaign(
 		"send_at": send_at,
 		"sender": sender or frappe.session.user,
 	}
-	return enrolment.add_to_email_campaign(doctype, list(frappe.parse_json(names)), values)
+	return enrolment.add_to_email_campaign(doctype, enrolment.parse_names(names), values)

@@ -7,6 +7,7 @@ way, so that its validation and permissions apply, in a savepoint of its own: on
 fails is reported and the others go on.
 """
 
+import json
 import traceback
 
 import frappe
@@ -34,6 +35,20 @@ def add_to_email_campaign(doctype: str, names: list[str], values: dict) -> dict:
 		values=values,
 	)
 	return {"queued": len(names)}
+
+
+def parse_names(names) -> list[str]:
+	"""The record names a list sends: a JSON list of names, or a list; anything else is refused."""
+	if isinstance(names, str):
+		try:
+			names = json.loads(names)
+		except ValueError:
+			names = None
+	if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+		frappe.throw(
+			_("Names must be a list of record names, as the list view sends them."), title=_("Invalid Selection")
+		)
+	return list(dict.fromkeys(names))
 
 
 def check_doctype(doctype: str):

@@ -19,6 +19,7 @@ from frappe import _
 from frappe.model import default_fields
 from frappe.utils import add_days, today
 
+from email_campaign_app import senders
 from email_campaign_app.enrolment import in_savepoint
 
 RULE = "Campaign Enrolment Rule"
@@ -43,11 +44,8 @@ def validate_rules(campaign):
 		if error:
 			throw_for_row(rule, error)
 		rule.filters_json = json.dumps(filters)
-		enabled, email = frappe.db.get_value("User", rule.sender, ["enabled", "email"]) or (0, None)
-		if not (enabled and email):
-			throw_for_row(
-				rule, _("Sender {0} is disabled or has no email address.").format(frappe.bold(rule.sender))
-			)
+		if problem := senders.sender_problem(rule.sender):
+			throw_for_row(rule, problem)
 
 
 def throw_for_row(rule, problem: str):

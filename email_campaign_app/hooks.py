@@ -50,6 +50,8 @@ override_doctype_dashboards = {
 
 doc_events = {
 	"Email Template": {
+		# before Frappe's own validate compiles it (Jinja folds constants while compiling)
+		"before_validate": "email_campaign_app.rendering.check_email_template_budget",
 		"validate": "email_campaign_app.rendering.validate_email_template",
 	},
 	# Stop on reply: what a received email answers (see replies.py)
@@ -82,11 +84,11 @@ scheduler_events = {
 # Email
 # -----
 
-# Every process that may build or send an email (web workers, RQ jobs: Frappe's queue flush
-# among them) writes List-Unsubscribe on one line; a worker started on a warm site never
-# imports this app otherwise (see email_headers.py).
-before_request = ["email_campaign_app.email_headers.register"]
-before_job = ["email_campaign_app.email_headers.register"]
+# Whatever process sends an Email Queue (a worker, a web request, bench execute) writes
+# List-Unsubscribe on one line (see overrides/email_queue.py).
+override_doctype_class = {
+	"Email Queue": "email_campaign_app.overrides.email_queue.EmailQueue",
+}
 
 # Adds the RFC 8058 List-Unsubscribe headers to this app's emails only.
 make_email_body_message = ["email_campaign_app.links.add_list_unsubscribe_headers"]

@@ -20,7 +20,7 @@ from frappe import _
 from frappe.email.email_body import get_email, get_formatted_html
 from frappe.utils.data import expand_relative_urls, to_markdown
 
-from email_campaign_app import links, rendering
+from email_campaign_app import links, rendering, stored_copy
 from email_campaign_app.jinja_tokens import (
 	inlined_in_place,
 	protect,
@@ -40,8 +40,8 @@ PLACEHOLDER_RECIPIENT = "recipient@example.com"
 class Email(NamedTuple):
 	"""One recipient's email: what the Communication shows and what the Email Queue sends."""
 
-	subject: str
-	body: str  # the Communication's content: the template and the footer, without the wrapper
+	subject: str  # the Communication's: values from `doc` HTML-escaped
+	body: str  # the Communication's content: the template and the footer, without the wrapper nor live links
 	message: str  # the MIME message, as Frappe's Email Queue stores it
 	message_id: str
 
@@ -96,39 +96,42 @@ class StepMessage:
 		return skeleton
 
 	def for_recipient(self, doc: dict, unsubscribe_url: str, tracking_pixel: str = "", track_links=None) -> Email:
-		"""`doc`'s copy; values from `doc` are HTML-escaped in the body, not in the subject nor
-		in the plain-text part. `track_links` rewrites the body's links (click tracking); the
-		tracking pixel goes in the email, not in its Communication."""
-		subject = " ".join(rendering.render(self.email_template, self.subject, doc).split())
+		"""`doc`'s copy. The recipient's subject renders `doc` as it is (a mail header is plain
+		text); the body, and the subject the Desk shows, render it HTML-escaped.
+		`track_links` rewrites the body's links (click tracking); the tracking pixel, the
+		tracked links and the unsubscribe link are in the email, not in its Communication."""
+		subject = self.subject_for(doc)
 		escaped = rendering.escaped(doc)
+		stored_subject = self.subject_for(escaped)
 		message_id = make_msgid(domain=frappe.local.site)[1:-1]
 		track_links = track_links or (lambda html: html)
 		if not self.built_once:
-			return self.built_for(subject, escaped, unsubscribe_url, message_id, tracking_pixel, track_links)
-		html = track_links(expand_relative_urls(self.render(self.body, doc=escaped, unsubscribe_url=unsubscribe_url)))
+			return self.built_for(subject, stored_subject, escaped, unsubscribe_url, message_id, tracking_pixel, track_links)
+		html = expand_relative_urls(self.render(self.body, doc=escaped, unsubscribe_url=unsubscribe_url))
 		text = self.render(self.text, doc=doc, unsubscribe_url=unsubscribe_url)
 		message = (
 			self.skeleton.replace(f"Subject: {SUBJECT_SLOT}\r\n", SMTP.fold("Subject", subject))
-			.replace(HTML_SLOT, quoted_printable(html + tracking_pixel))
+			.replace(HTML_SLOT, quoted_printable(track_links(html) + tracking_pixel))
 			.replace(TEXT_SLOT, quoted_printable(text))
 			.replace(f"{MESSAGE_ID_SLOT}@{frappe.local.site}", message_id)
 			.replace(UNSUBSCRIBE_SLOT, unsubscribe_url)
 		)
-		return Email(subject, without_leading_closing_tags(html), message, message_id)
+		stored_body = stored_copy.without_live_links(without_leading_closing_tags(html), unsubscribe_url)
+		return Email(stored_subject, stored_body, message, message_id)
+
+	def subject_for(self, doc: dict) -> str:
+		return " ".join(rendering.render(self.email_template, self.subject, doc).split())
 
 	def render(self, template, **context) -> str:
-		try:
-			return template.render(**context)
-		except Exception as error:
-			frappe.throw(
-				_("Email Template {0} cannot be rendered: {1}").format(frappe.bold(self.email_template), error),
-				title=_("Invalid Email Template"),
-			)
+		return rendering.render_compiled(self.email_template, template, **context)
 
-	def built_for(self, subject, escaped, unsubscribe_url, message_id, tracking_pixel, track_links) -> Email:
+	def built_for(self, subject, stored_subject, escaped, unsubscribe_url, message_id, tracking_pixel, track_links) -> Email:
 		"""The slow way, for a template whose HTML the CSS inliner reorders: all of it per email."""
-		body = track_links(rendering.render(self.email_template, self.source, escaped, unsubscribe_url=unsubscribe_url))
-		mail = get_email(recipients=[PLACEHOLDER_RECIPIENT], sender=self.sender, subject=subject, msg=body + tracking_pixel)
+		body = rendering.render(self.email_template, self.source, escaped, unsubscribe_url=unsubscribe_url)
+		mail = get_email(
+			recipients=[PLACEHOLDER_RECIPIENT], sender=self.sender, subject=subject, msg=track_links(body) + tracking_pixel
+		)
 		mail.set_message_id(message_id)
 		with links.list_unsubscribe_header(unsubscribe_url):
-			return Email(subject, body, mail.as_string(), message_id)
+			message = mail.as_string()
+		return Email(stored_subject, stored_copy.without_live_links(body, unsubscribe_url), message, message_id)

@@ -17,7 +17,7 @@ from frappe import _
 from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.utils import get_formatted_email, getdate
 
-from email_campaign_app import delivery, links, messages, rendering, schedule, tracking
+from email_campaign_app import delivery, links, messages, rendering, schedule, senders, tracking
 from email_campaign_app.ledger import record_error
 from email_campaign_app.writing import QueuedEmail, write
 
@@ -208,10 +208,8 @@ class BatchContext:
 
 	def sender_of(self, user: str) -> str:
 		if user not in self.senders:
-			enabled, email = frappe.db.get_value("User", user, ["enabled", "email"]) or (0, None)
-			if not (enabled and email):
-				frappe.throw(_("Sender {0} is disabled or has no email address.").format(user))
-			self.senders[user] = get_formatted_email(user, mail=email)
+			senders.check_sender(user)
+			self.senders[user] = get_formatted_email(user, mail=frappe.db.get_value("User", user, "email"))
 		return self.senders[user]
 
 

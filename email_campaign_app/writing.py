@@ -12,7 +12,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_datetime, getdate, now, now_datetime, today
 
-from email_campaign_app import messages, schedule
+from email_campaign_app import messages, schedule, stored_copy
 from email_campaign_app.delivery import CAMPAIGN_PRIORITY, window_end
 from email_campaign_app.ledger import LEDGER
 
@@ -137,7 +137,7 @@ def write_communications(emails: list[QueuedEmail]):
 			(
 				e.communication, stamp, stamp, user, user, 0,
 				"Communication", "Email", "Sent", "Linked", "Scheduled" if e.send_after else "Sending",
-				e.email.subject, e.email.body, e.sender, frappe.utils.parse_addr(e.sender)[0], e.send.recipient.email, stamp,
+				stored_copy.sanitized("subject", e.email.subject), stored_copy.sanitized("content", e.email.body), e.sender, frappe.utils.parse_addr(e.sender)[0], e.send.recipient.email, stamp,
 				"Email Campaign", e.send.email_campaign, e.campaign.owner, e.send.step.email_template, e.campaign.sender,
 				e.email_account, e.email.message_id, e.send_after,
 			)

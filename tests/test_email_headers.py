@@ -42,12 +42,17 @@ def test_non_ascii_or_overlong_values_keep_the_standard_folding():
 	assert "=?utf-8?" in serialized(message)
 
 
-def test_every_process_registers_the_header_through_a_hook_not_an_import():
-	"""A worker started on a warm site never imports the app's package: only hooks reach it."""
+def test_every_process_that_sends_registers_the_header_through_a_hook_not_an_import():
+	"""A worker started on a warm site never imports the app's package, and `bench execute
+	frappe.email.queue.flush` runs no request or job hook: the Email Queue class every process
+	resolves through the hooks registers the header when it sends."""
 	hooks = {}
 	for node in ast.parse((PACKAGE / "hooks.py").read_text()).body:
 		if isinstance(node, ast.Assign):
 			hooks[node.targets[0].id] = ast.literal_eval(node.value)
-	for hook in ("before_request", "before_job"):
-		assert "email_campaign_app.email_headers.register" in hooks[hook]
+	assert hooks["override_doctype_class"]["Email Queue"] == "email_campaign_app.overrides.email_queue.EmailQueue"
+	override = ast.parse((PACKAGE / "overrides" / "email_queue.py").read_text())
+	[send] = [n for n in ast.walk(override) if isinstance(n, ast.FunctionDef) and n.name == "send"]
+	first_call = send.body[0].value
+	assert ast.unparse(first_call) == "email_headers.register()"
 	assert "register" not in (PACKAGE / "__init__.py").read_text()

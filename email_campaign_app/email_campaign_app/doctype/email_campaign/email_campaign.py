@@ -4,13 +4,16 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import getdate, today
+from frappe.utils import cint, get_datetime, getdate, today
 
-from email_campaign_app import permissions, schedule
+from email_campaign_app import permissions, schedule, senders
 from email_campaign_app.sending_days import Calendar
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
 REQUIRED = ("campaign_name", "email_campaign_for", "recipient", "sender", "start_date")
+RECIPIENT_DOCTYPES = ("Lead", "Contact", "Email Group")
+# set by Pause and Resume only (db_set): never by a save
+APP_FIELDS = ("shifted_days", "catch_up_until", "paused_on")
 
 
 class EmailCampaign(Document):
@@ -89,8 +92,10 @@ class EmailCampaign(Document):
 		if not all(self.get(fieldname) for fieldname in REQUIRED):
 			return  # Frappe's mandatory check, which runs next, names what is missing
 		self.validate_locked_fields()
+		self.validate_app_fields()
 		self.validate_start_date()
 		self.set_end_date()
+		self.validate_recipient_is_readable()
 		self.validate_recipient()
 		self.validate_sender()
 		self.validate_no_running_duplicate()
@@ -109,6 +114,42 @@ class EmailCampaign(Document):
 					),
 					title=_("Email Campaign In Progress"),
 				)
+
+	def validate_app_fields(self):
+		"""Pause and Resume alone move the schedule: no form, REST call or import writes these."""
+		before = self.get_doc_before_save()
+		for fieldname in APP_FIELDS:
+			was = normalized(self, fieldname, before.get(fieldname) if before else None)
+			if normalized(self, fieldname, self.get(fieldname)) != was:
+				frappe.throw(
+					_("{0} is set by Pause and Resume and cannot be written. Use the Pause and Resume buttons.").format(
+						_(self.meta.get_label(fieldname))
+					),
+					frappe.PermissionError,
+					title=_("Not Permitted"),
+				)
+
+	def validate_recipient_is_readable(self):
+		"""Who saves an Email Campaign must be allowed to read its recipient (the emails show the
+		recipient's data on the timeline). The same message whether the record is missing or not
+		readable, so that nobody learns which records exist."""
+		if self.flags.ignore_permissions or not (
+			self.is_new() or self.has_value_changed("recipient") or self.has_value_changed("email_campaign_for")
+		):
+			return
+		if self.email_campaign_for not in RECIPIENT_DOCTYPES:
+			return  # validate_recipient says what is allowed
+		if not (
+			frappe.db.exists(self.email_campaign_for, self.recipient)
+			and frappe.has_permission(self.email_campaign_for, "read", self.recipient)
+		):
+			frappe.throw(
+				_("{0} {1} does not exist or you may not read it. Choose a recipient you can open.").format(
+					_(self.email_campaign_for), frappe.bold(self.recipient)
+				),
+				frappe.PermissionError,
+				title=_("Not Permitted"),
+			)
 
 	def validate_start_date(self):
 		if not (self.is_new() or self.has_value_changed("start_date")):
@@ -147,7 +188,7 @@ class EmailCampaign(Document):
 		return frappe.get_cached_doc("Campaign", self.campaign_name)
 
 	def validate_recipient(self):
-		if self.email_campaign_for not in ("Lead", "Contact", "Email Group"):
+		if self.email_campaign_for not in RECIPIENT_DOCTYPES:
 			frappe.throw(_("Email Campaign For must be Lead, Contact or Email Group."))
 		if not frappe.db.exists(self.email_campaign_for, self.recipient):
 			frappe.throw(
@@ -192,21 +233,7 @@ class EmailCampaign(Document):
 
 	def validate_sender(self):
 		self.validate_sender_is_self()
-		enabled, email = frappe.db.get_value("User", self.sender, ["enabled", "email"]) or (0, None)
-		if not enabled:
-			frappe.throw(
-				_("Sender {0} is disabled or does not exist. Choose an enabled user.").format(
-					frappe.bold(self.sender)
-				),
-				title=_("Invalid Sender"),
-			)
-		if not email:
-			frappe.throw(
-				_("Sender {0} has no email address. Set the user's email or choose another sender.").format(
-					frappe.bold(self.sender)
-				),
-				title=_("Invalid Sender"),
-			)
+		senders.check_sender(self.sender)
 
 	def validate_sender_is_self(self):
 		"""A Sales User sends as themselves; managers and the app's own code (enrolment rules a
@@ -254,6 +281,16 @@ class EmailCampaign(Document):
 
 	def on_trash(self):
 		frappe.db.delete("Email Campaign Send Log", {"email_campaign": self.name})
+
+
+def normalized(doc, fieldname: str, value):
+	"""A field's value as the database holds it, whatever form a client sent it in."""
+	fieldtype = doc.meta.get_field(fieldname).fieldtype
+	if fieldtype == "Int":
+		return cint(value)
+	if not value:
+		return None
+	return getdate(value) if fieldtype == "Date" else get_datetime(value).replace(microsecond=0)
 
 
 def has_started(email_campaign) -> bool:
