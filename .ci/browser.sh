@@ -30,7 +30,7 @@ run_browser_tests() {
 	local server_pid=$!
 	local status=0
 	if wait_for curl -sf "http://127.0.0.1:$port/api/method/ping"; then
-		(cd "$app_dir/browser_tests" && BASE_URL="http://127.0.0.1:$port" ADMIN_PASSWORD=admin node --test) || status=$?
+		(cd "$app_dir/browser_tests" && BASE_URL="http://127.0.0.1:$port" ADMIN_PASSWORD=admin BENCH_DIR="$bench_dir" SITE="$site" node --test) || status=$?
 	else
 		echo "the site did not answer on port $port:" >&2
 		tail -20 "$log_prefix-serve.log" >&2

@@ -1,10 +1,11 @@
 // The documented Desk path, as a user clicks it: a Campaign with two steps, an Email Campaign
 // from the Campaign dashboard's "+", its preview, and its status colour in the list.
 // Needs a running site: BASE_URL (default http://127.0.0.1:8000), ADMIN_PASSWORD (default admin),
-// CHROMIUM (default /usr/bin/chromium).
+// CHROMIUM (default /usr/bin/chromium); BENCH_DIR and SITE to run the daily job and a worker.
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const { chromium } = require("playwright-core");
+const { execFileSync } = require("node:child_process");
 
 const BASE_URL = process.env.BASE_URL || "http://127.0.0.1:8000";
 const SCREENSHOTS = process.env.SCREENSHOTS;
@@ -306,4 +307,90 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 	} finally {
 		await context.close();
 	}
+});
+
+// The daily job and a worker that runs what it queued, as the scheduler and RQ would.
+function run_daily_job() {
+	const bench = { cwd: process.env.BENCH_DIR, stdio: "pipe", timeout: 180000 };
+	execFileSync("bench", ["--site", process.env.SITE, "execute", "email_campaign_app.tasks.daily"], bench);
+	execFileSync("bench", ["--site", process.env.SITE, "worker", "--queue", "long", "--burst"], bench);
+}
+
+// What runs or covers the page if the app lets markup through (security review, findings 1-3).
+async function injected(on_page) {
+	return on_page.evaluate(() => ({
+		handler_ran: window.__xss || null,
+		covering_links: document.querySelectorAll('a[href*="attacker.example"]').length,
+	}));
+}
+
+test("nothing a user typed runs in an Administrator's browser", { skip: !process.env.BENCH_DIR }, async () => {
+	const hostile = `Hostile ${suffix}`;
+	const failing = `Failing ${suffix}`;
+	await call("frappe.client.insert", {
+		doc: {
+			doctype: "Email Template",
+			name: hostile,
+			subject: '{{ "\\x3cimg src=x onerror=window.__xss=2\\x3e" }} Welcome {{ doc.first_name }}',
+			response: '<p>Hello {{ doc.first_name }}</p><img src=x onerror="window.__xss=1">',
+		},
+	});
+	await call("frappe.client.insert", {
+		doc: {
+			doctype: "Email Template",
+			name: failing,
+			subject: "Soon",
+			response: "<p>{{ getdate('<img src=x onerror=window.__xss=3>') }}</p>",
+		},
+	});
+	const lead = await call("frappe.client.insert", {
+		doc: {
+			doctype: "Lead",
+			first_name:
+				'<a href="https://attacker.example/login" style="position:fixed;top:0;left:0;width:100%;height:100%">Sign in</a>',
+			email_id: `cover.${suffix}@example.com`,
+		},
+	});
+	const campaign = await call("frappe.client.insert", {
+		doc: {
+			doctype: "Campaign",
+			campaign_name: `Hostile ${suffix}`,
+			campaign_schedules: [
+				{ email_template: hostile, send_after_days: 0 },
+				{ email_template: failing, send_after_days: 0 },
+			],
+		},
+	});
+	const today = await page.evaluate(() => frappe.datetime.get_today());
+	const email_campaign = await call("frappe.client.insert", {
+		doc: {
+			doctype: "Email Campaign",
+			campaign_name: campaign.name,
+			email_campaign_for: "Lead",
+			recipient: lead.name,
+			sender: "Administrator",
+			start_date: today,
+		},
+	});
+	for (let attempt = 0; attempt < 3; attempt++) run_daily_job(); // the failing step: Failed
+
+	await page.goto(`${BASE_URL}/app/email-campaign/${email_campaign.name}`);
+	const sent = page.locator(".timeline-item", { hasText: "Welcome" }).first();
+	await sent.waitFor();
+	await page.waitForTimeout(1000); // images load, handlers would have run
+	assert.deepEqual(await injected(page), { handler_ran: null, covering_links: 0 });
+
+	await page.goto(`${BASE_URL}/app/lead/${lead.name}`);
+	await page.locator(".timeline-item", { hasText: "Welcome" }).first().waitFor();
+	await page.waitForTimeout(1000);
+	assert.deepEqual(await injected(page), { handler_ran: null, covering_links: 0 });
+
+	await page.goto(
+		`${BASE_URL}/app/query-report/Email Campaign Performance?campaign_name=${encodeURIComponent(
+			campaign.name
+		)}`
+	);
+	await page.locator(".dt-cell__content", { hasText: "is not a valid date string" }).first().waitFor();
+	await page.waitForTimeout(1000);
+	assert.deepEqual(await injected(page), { handler_ran: null, covering_links: 0 });
 });

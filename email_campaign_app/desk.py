@@ -141,7 +141,8 @@ def main_failure_reasons(filters: dict, group_by_campaign: bool) -> dict[tuple, 
 	reasons: dict[tuple, str] = {}
 	for row in rows:  # most common first
 		key = (row.campaign_name if group_by_campaign else None, row.email_template, row.send_after_days)
-		reasons.setdefault(key, f"{row.error or _('Unknown error')} ({row.count})")
+		reason = failures.classify(row.error).reason or _("Unknown error")  # one line, also for older rows
+		reasons.setdefault(key, f"{reason} ({row.count})")
 	return reasons
 
 

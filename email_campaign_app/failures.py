@@ -14,6 +14,8 @@ ERROR = "Error"  # retried on the next run
 FAILED = "Failed"  # never sent again unless a user retries it
 
 # An SMTP reply in smtplib's exceptions: (550, b'5.1.1 No such user') or (451, '...').
+# The last line of a traceback of a Frappe error (the message a user reads follows)
+FRAPPE_EXCEPTION = re.compile(r"^frappe\.exceptions\.\w+:\s*")
 SMTP_REPLY = re.compile(r"""\(\s*([2-5]\d\d)\s*,\s*b?(['"])(.*?)\2""")
 
 
@@ -25,7 +27,7 @@ class Failure(NamedTuple):
 def classify(error: str | None) -> Failure:
 	"""The failure a traceback (or error text) describes: its last line is the exception."""
 	lines = [line.strip() for line in (error or "").strip().splitlines() if line.strip()]
-	last = lines[-1] if lines else ""
+	last = FRAPPE_EXCEPTION.sub("", lines[-1]) if lines else ""
 	reply = SMTP_REPLY.search(last) if "SMTP" in last else None
 	if reply:
 		code, text = int(reply.group(1)), reply.group(3)

@@ -2,7 +2,7 @@
 
 import frappe
 from frappe import _
-from frappe.utils import escape_html
+from frappe.utils import escape_html, strip_html
 
 from email_campaign_app import failures, schedule
 
@@ -35,7 +35,8 @@ def record_error(send: schedule.Send, error: str):
 	attempts = (row.attempts if row else 0) + 1
 	failure = failures.classify(error)
 	status = failures.status_after(attempts, failure.permanent)
-	values = {"status": status, "attempts": attempts, "error": error}
+	# the ledger, the report and the timeline show one readable line; the traceback goes to the Error Log
+	values = {"status": status, "attempts": attempts, "error": strip_html(failure.reason) or _("Unknown error")}
 	if row:
 		frappe.db.set_value(LEDGER, send.key, values)
 	else:

@@ -38,7 +38,7 @@ TRACEBACK = """Traceback (most recent call last):
 		(
 			"frappe.exceptions.OutgoingEmailError: Invalid Outgoing Mail Server or Port",
 			False,
-			"frappe.exceptions.OutgoingEmailError: Invalid Outgoing Mail Server or Port",
+			"Invalid Outgoing Mail Server or Port",
 		),
 		(
 			"pymysql.err.OperationalError: (1205, 'Lock wait timeout exceeded')",

@@ -177,7 +177,7 @@ class TestEnrolmentRules(IntegrationTestCase):
 			('[["User", "enabled", "=", 1]]', "Administrator", "which is not part of"),
 			("status = Open", "Administrator", "not valid JSON"),
 			('"Open"', "Administrator", "must be a list"),
-			("[]", disabled, "disabled or has no email"),
+			("[]", disabled, "is disabled or does not exist"),
 		):
 			campaign = frappe.get_doc("Campaign", campaign.name)
 			campaign.set(

@@ -95,12 +95,17 @@ class EmailCampaign(Document):
 		self.validate_app_fields()
 		self.validate_start_date()
 		self.set_end_date()
-		self.validate_recipient_is_readable()
 		self.validate_recipient()
 		self.validate_sender()
 		self.validate_no_running_duplicate()
 		self.set_status()
 		self.all_steps_sent = 0
+
+	def _validate_links(self):
+		"""Frappe checks that links exist before `validate` runs: whether the user may read the
+		recipient is checked first, so that its "could not find" answers nobody who may not."""
+		self.validate_recipient_is_readable()
+		super()._validate_links()
 
 	def validate_locked_fields(self):
 		before = self.get_doc_before_save()
@@ -137,8 +142,8 @@ class EmailCampaign(Document):
 			self.is_new() or self.has_value_changed("recipient") or self.has_value_changed("email_campaign_for")
 		):
 			return
-		if self.email_campaign_for not in RECIPIENT_DOCTYPES:
-			return  # validate_recipient says what is allowed
+		if self.email_campaign_for not in RECIPIENT_DOCTYPES or not self.recipient:
+			return  # the mandatory check and validate_recipient say what is missing
 		if not (
 			frappe.db.exists(self.email_campaign_for, self.recipient)
 			and frappe.has_permission(self.email_campaign_for, "read", self.recipient)

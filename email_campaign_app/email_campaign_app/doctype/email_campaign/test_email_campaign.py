@@ -91,12 +91,16 @@ class TestEmailCampaign(IntegrationTestCase):
 				"email": f"{frappe.generate_hash(length=8)}@example.com",
 				"first_name": "Off",
 				"enabled": 0,
+				"roles": [{"role": "Sales User"}],  # a System User
 			}
 		).insert(ignore_permissions=True)
 		with self.assertRaisesRegex(frappe.ValidationError, "is disabled"):
 			make_email_campaign(self.campaign.name, make_lead().name, sender=user.name)
 		frappe.db.set_value("User", user.name, {"enabled": 1, "email": ""})
 		with self.assertRaisesRegex(frappe.ValidationError, "has no email address"):
+			make_email_campaign(self.campaign.name, make_lead().name, sender=user.name)
+		frappe.db.set_value("User", user.name, {"email": user.name, "user_type": "Website User"})
+		with self.assertRaisesRegex(frappe.ValidationError, "is not a System User"):
 			make_email_campaign(self.campaign.name, make_lead().name, sender=user.name)
 
 	def test_a_second_running_email_campaign_for_the_same_recipient_is_refused(self):

@@ -204,7 +204,7 @@ class TestDailySending(IntegrationTestCase):
 
 	def test_a_disabled_sender_is_an_error_until_enabled_again(self):
 		user = frappe.get_doc(
-			{"doctype": "User", "email": f"{frappe.generate_hash(length=8)}@example.com", "first_name": "Sender"}
+			{"doctype": "User", "email": f"{frappe.generate_hash(length=8)}@example.com", "first_name": "Sender", "roles": [{"role": "Sales User"}]}
 		).insert(ignore_permissions=True)
 		email_campaign = make_email_campaign(make_campaign().name, make_lead().name, sender=user.name)
 		frappe.db.set_value("User", user.name, "enabled", 0)
@@ -389,7 +389,7 @@ class TestStepEmailBuiltOnce(IntegrationTestCase):
 		step = messages.StepMessage(template.name, "Administrator <admin@example.com>")
 		doc = frappe._dict(first_name="Ada", city="Paris <b>", rows=["x", "y"])
 		fast = step.for_recipient(doc, "https://example.com/unsubscribe?t=1")
-		slow = step.built_for(fast.subject, rendering.escaped(doc), "https://example.com/unsubscribe?t=1", fast.message_id, "", lambda html: html)
+		slow = step.built_for(fast.subject, fast.subject, rendering.escaped(doc), "https://example.com/unsubscribe?t=1", fast.message_id, "", lambda html: html)
 		return step, fast, slow
 
 	def test_the_step_email_built_once_says_what_the_one_built_per_recipient_says(self):
