@@ -20,16 +20,20 @@ from email_campaign_app import (
 )
 from email_campaign_app.unsubscribe import address_of_recipient, unsubscribe_address
 
+THIS_CAMPAIGN, EVERY_CAMPAIGN = "campaign", "all"  # what the unsubscribe page offers
 BAD_TOKEN_LIMIT = 20  # refused tokens per address (IP) and window before it is answered 429
 BAD_TOKEN_WINDOW = 10 * 60
 
 
 @frappe.whitelist(allow_guest=True, methods=["GET", "POST"])
-def unsubscribe(email_campaign: str | None = None, email: str | None = None, token: str | None = None):
+def unsubscribe(
+	email_campaign: str | None = None, email: str | None = None, token: str | None = None, scope: str | None = None
+):
 	"""GET shows a confirmation page (mail scanners open links); POST unsubscribes at once.
 
 	The POST is both the page's button and the RFC 8058 one-click request of mail providers
-	(`List-Unsubscribe=One-Click`, no cookie, no login).
+	(`List-Unsubscribe=One-Click`, no cookie, no login). On the page the recipient chooses this
+	campaign (what one-click means) or every campaign email from us (`scope=all`).
 	"""
 	use_visitor_language()
 	if not tokens.is_valid_token(links.get_secret(), email_campaign, email, token):
@@ -52,13 +56,15 @@ def unsubscribe(email_campaign: str | None = None, email: str | None = None, tok
 			400,
 		)
 	if frappe.request.method == "POST":
-		unsubscribe_address(email_campaign, email)
+		every_campaign = scope == EVERY_CAMPAIGN
+		unsubscribe_address(email_campaign, email, every_campaign)
 		frappe.db.commit()
-		return show_page(
-			_("You are unsubscribed"),
-			_("{0} will not receive any more emails from this campaign.").format(frappe.bold(escape_html(email))),
-			200,
+		done = (
+			_("{0} will not receive any more campaign emails from us.")
+			if every_campaign
+			else _("{0} will not receive any more emails from this campaign.")
 		)
+		return show_page(_("You are unsubscribed"), done.format(frappe.bold(escape_html(email))), 200)
 	return show_confirmation(email_campaign, email, token)
 
 
@@ -117,6 +123,13 @@ def show_confirmation(email_campaign: str, email: str, token: str):
 		context={
 			"form_action": links.UNSUBSCRIBE_METHOD,
 			"form_fields": {"email_campaign": email_campaign, "email": email, "token": token},
+			"form_choices": {
+				"name": "scope",
+				"options": [
+					(THIS_CAMPAIGN, _("Only this campaign")),
+					(EVERY_CAMPAIGN, _("Every campaign email from us")),
+				],
+			},
 			"form_button": _("Unsubscribe"),
 		},
 		primary_action=None,

@@ -12,7 +12,9 @@ from pypika.terms import Case
 from email_campaign_app import failures, ledger, pausing, schedule, sending
 
 LEDGER = ledger.LEDGER
-STEP_FIGURES = ("queued", "sent", "failed", "retrying", "opened", "clicked", "clicks", "replied", "unsubscribed")
+STEP_FIGURES = (
+	"queued", "sent", "failed", "retrying", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
+)  # fmt: skip
 
 
 def recipient_for_preview(email_campaign, member: str | None = None) -> schedule.Recipient:
@@ -77,9 +79,9 @@ def send_test_email(email_campaign: str, email_template: str, member: str | None
 
 
 def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
-	"""Per step: emails queued, sent, failed (for good), retrying, opened, clicked (and the
-	clicks), replied to, recipients who unsubscribed after it, and the most common reason of
-	the failures.
+	"""Per step: emails queued, sent, failed (for good), retrying, bounced (after the server
+	accepted them), complained about, opened, clicked (and the clicks), replied to, recipients
+	who unsubscribed after it, and the most common reason of the failures.
 
 	`filters` take `email_campaign`, `campaign_name`, `from_date`, `to_date` (ledger creation).
 	"""
@@ -108,6 +110,8 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 				(Ledger.status == failures.ERROR)
 				| ((Ledger.status == "Queued") & EmailQueue.status.isin(("Error", "Expired")))
 			).as_("retrying"),
+			count(Ledger.bounce.isin(("Hard", "Soft"))).as_("bounced"),
+			count(Ledger.bounce == "Complaint").as_("complaints"),
 			count(Communication.read_by_recipient == 1).as_("opened"),
 			count(Ledger.replied_on.isnotnull()).as_("replied"),
 			count(Ledger.clicks > 0).as_("clicked"),

@@ -13,11 +13,13 @@ import traceback
 import frappe
 from frappe import _
 
+from email_campaign_app import suppression
+
 PERSON_DOCTYPES = ("Lead", "Contact")
 BACKGROUND_THRESHOLD = 50  # more records than this are enrolled by a background job
 PROGRESS_EVERY = 25  # records between two progress messages (and commits) in the background
 DONE_EVENT = "email_campaign_app_enrolment_done"
-RUNNING = ("Scheduled", "In Progress")
+RUNNING = ("Scheduled", "In Progress", "Paused")
 
 
 def add_to_email_campaign(doctype: str, names: list[str], values: dict) -> dict:
@@ -95,8 +97,9 @@ def enrol(doctype: str, names: list[str], values: dict, progress=None) -> dict:
 		)
 	}
 	running = already_running(doctype, names, values.get("campaign_name"))
+	suppressed = suppressed_records(records.values(), values.get("campaign_name"))
 	for done, name in enumerate(names, start=1):
-		reason = skip_reason(records.get(name), running)
+		reason = skip_reason(records.get(name), running, suppressed)
 		if reason:
 			summary["skipped"][reason].append(name)
 		else:
@@ -111,7 +114,7 @@ def new_summary(doctype: str, campaign_name: str | None) -> dict:
 		"doctype": doctype,
 		"campaign_name": campaign_name,
 		"created": [],
-		"skipped": {"no_email": [], "unsubscribed": [], "running": [], "not_permitted": []},
+		"skipped": {"no_email": [], "unsubscribed": [], "suppressed": [], "running": [], "not_permitted": []},
 		"failed": {},
 	}
 
@@ -131,13 +134,22 @@ def already_running(doctype: str, names: list[str], campaign_name: str) -> set[s
 	)
 
 
-def skip_reason(record, running: set[str]) -> str | None:
+def suppressed_records(records, campaign_name: str) -> set[str]:
+	"""The records whose address the suppression list keeps from this Campaign (one query)."""
+	pairs = {(record.email_id, campaign_name) for record in records if (record.email_id or "").strip()}
+	blocked = suppression.blocked(pairs)
+	return {r.name for r in records if (suppression.normalized(r.email_id), campaign_name) in blocked}
+
+
+def skip_reason(record, running: set[str], suppressed: set[str]) -> str | None:
 	if record is None:
 		return "not_permitted"  # or gone: either way, not this user's to enrol
 	if not (record.email_id or "").strip():
 		return "no_email"
 	if record.unsubscribed:
 		return "unsubscribed"
+	if record.name in suppressed:
+		return "suppressed"
 	if record.name in running:
 		return "running"
 	return None

@@ -19,7 +19,7 @@ from frappe import _
 from frappe.model import default_fields
 from frappe.utils import add_days, today
 
-from email_campaign_app import senders
+from email_campaign_app import senders, suppression
 from email_campaign_app.enrolment import in_savepoint
 
 RULE = "Campaign Enrolment Rule"
@@ -159,6 +159,8 @@ def matches(rule, doc, report: bool = True) -> bool:
 
 
 def enrol(rule, doc) -> bool:
+	if suppression.reason_for(doc.get("email_id"), rule.parent):
+		return False  # the list keeps the Campaign from this address: nothing to report
 	email_campaign = frappe.get_doc(
 		{
 			"doctype": "Email Campaign",

@@ -54,10 +54,10 @@ doc_events = {
 		"before_validate": "email_campaign_app.rendering.check_email_template_budget",
 		"validate": "email_campaign_app.rendering.validate_email_template",
 	},
-	# Stop on reply: what a received email answers (see replies.py)
+	# Bounces, complaints and automatic replies first (bounces.py), then stop on reply (replies.py)
 	"Communication": {
-		"validate": "email_campaign_app.replies.on_validate",
-		"after_insert": "email_campaign_app.replies.on_after_insert",
+		"validate": ["email_campaign_app.bounces.on_validate", "email_campaign_app.replies.on_validate"],
+		"after_insert": ["email_campaign_app.bounces.on_after_insert", "email_campaign_app.replies.on_after_insert"],
 	},
 	"Email Unsubscribe": {
 		"after_insert": "email_campaign_app.unsubscribe.on_email_unsubscribe",

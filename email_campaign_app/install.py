@@ -45,6 +45,8 @@ APP_DOCTYPES = (
 	"Campaign Enrolment Rule",
 	"Email Campaign",
 	"Email Campaign Send Log",
+	"Email Campaign Settings",
+	"Email Campaign Suppression",
 	"Lead",
 )
 # Records of other apps that point at this app's documents: cleared, so their history stays.

@@ -154,3 +154,22 @@ def retry_failed(email_campaign: str) -> int:
 		).run()
 		reopen_email_campaigns_to_retry()
 	return len(failed)
+
+
+def cancel_queued(filters: dict, reason: str):
+	"""The Queued emails `filters` select that have not left are cancelled in the Email Queue;
+	their ledger rows become Skipped with `reason`."""
+	rows = frappe.get_all(LEDGER, filters={**filters, "status": "Queued"}, fields=["name", "email_queue"])
+	queued = [row.email_queue for row in rows if row.email_queue]
+	if not queued:
+		return
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	frappe.qb.update(EmailQueue).set(EmailQueue.status, "Cancelled").where(
+		EmailQueue.name.isin(queued) & (EmailQueue.status == "Not Sent")
+	).run()
+	cancelled = frappe.get_all("Email Queue", filters={"name": ("in", queued), "status": "Cancelled"}, pluck="name")
+	if cancelled:
+		Ledger = frappe.qb.DocType(LEDGER)
+		frappe.qb.update(Ledger).set(Ledger.status, "Skipped").set(Ledger.error, reason).where(
+			Ledger.email_queue.isin(cancelled)
+		).run()

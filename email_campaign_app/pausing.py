@@ -26,8 +26,9 @@ RESUME_MODES = (SHIFT, CATCH_UP)
 PAUSABLE = (schedule.SCHEDULED, schedule.IN_PROGRESS)
 
 
-def pause(doc) -> int:
-	"""Pause an Email Campaign; the number of its emails withdrawn from the Email Queue."""
+def pause(doc, why: str | None = None) -> int:
+	"""Pause an Email Campaign; the number of its emails withdrawn from the Email Queue. `why`
+	is what the timeline says when the app pauses it by itself (health.py)."""
 	if doc.status not in PAUSABLE:
 		frappe.throw(
 			_(
@@ -39,7 +40,8 @@ def pause(doc) -> int:
 	doc.db_set({"status": schedule.PAUSED, "paused_on": now_datetime()})
 	doc.add_comment(
 		"Info",
-		_(
+		why
+		or _(
 			"Paused by {0} on {1}; {2} email(s) waiting in the Email Queue were withdrawn and will be sent after the resume."
 		).format(frappe.bold(frappe.session.user), format_datetime(doc.paused_on), withdrawn),
 	)

@@ -50,6 +50,8 @@ def on_validate(communication, method=None):
 	"""Hook: Communication validate. Find what a new received email answers; link it."""
 	if not is_received_email(communication) or not communication.is_new():
 		return
+	if communication.flags.email_campaign_not_a_reply:
+		return  # a bounce, a complaint or an automatic reply (bounces.py)
 	try:
 		replies = find_replies(communication)
 		communication.flags.email_campaign_replies = replies

@@ -17,7 +17,7 @@ from frappe import _
 from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.utils import get_formatted_email, getdate
 
-from email_campaign_app import delivery, links, messages, rendering, schedule, senders, tracking
+from email_campaign_app import delivery, links, messages, rendering, schedule, senders, suppression, tracking
 from email_campaign_app.ledger import record_error
 from email_campaign_app.writing import QueuedEmail, write
 
@@ -149,8 +149,15 @@ class BatchContext:
 		)
 		self.documents = self._load_documents(batch)
 		self.unsubscribed = unsubscribed_addresses(batch)
+		self.suppressed = suppression.blocked(
+			{(send.recipient.email, self.campaign_name_of(send.email_campaign)) for send in batch}
+		)
 		self.step_messages = {}
 		self.email_accounts = {}
+
+	def campaign_name_of(self, email_campaign: str) -> str | None:
+		row = self.email_campaigns.get(email_campaign)
+		return row.campaign_name if row else None
 
 	def _load_documents(self, batch):
 		wanted: dict[str, set[str]] = {}
@@ -246,6 +253,8 @@ def compose_email(send: schedule.Send, context: BatchContext) -> QueuedEmail | N
 	stopped = campaign.status in (schedule.UNSUBSCRIBED, schedule.REPLIED)
 	if stopped or send.recipient.email.lower() in context.unsubscribed:
 		return QueuedEmail(send, campaign, None, "", context)
+	if reason := context.suppressed.get((suppression.normalized(send.recipient.email), campaign.campaign_name)):
+		return QueuedEmail(send, campaign, None, "", context, skip_reason=reason)
 	sender = context.sender_of(campaign.sender)
 	step = context.step_message(send.step.email_template, sender)
 	pixel = links.tracking_pixel(send.email_campaign, send.key) if context.tracks_opens(sender) else ""

@@ -204,3 +204,22 @@ def http(method: str, path: str, user: str | None = "Administrator", **kwargs):
 	)
 	frappe.db.rollback()
 	return response
+
+
+BOUNCE_SAMPLES = "tests/fixtures/bounces"  # in the app's repository, beside tier 1's tests
+
+
+def bounce_sample(name: str, recipient: str, message_id: str, sender: str = "admin@example.com") -> bytes:
+	"""A real-world bounce, complaint or automatic reply (tests/fixtures/bounces) about the
+	campaign email `message_id` to `recipient`, as the server would send it back."""
+	from pathlib import Path
+
+	path = Path(frappe.get_app_path("email_campaign_app")).parent / BOUNCE_SAMPLES / name
+	text = (
+		path.read_text()
+		.replace("{{SENDER}}", sender)
+		.replace("{{RECIPIENT}}", recipient)
+		.replace("{{MESSAGE_ID}}", message_id.strip("<>"))
+		.replace("{{RANDOM}}", frappe.generate_hash(length=10))
+	)
+	return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()

@@ -8,6 +8,7 @@ import frappe
 from frappe import _
 from frappe.utils import format_datetime, now_datetime
 
+from email_campaign_app import ledger, suppression
 from email_campaign_app.ledger import LEDGER
 from email_campaign_app.schedule import UNSUBSCRIBED
 
@@ -37,12 +38,19 @@ def address_of_recipient(email_campaign: str, email: str) -> str | None:
 	return known.strip() if known else None
 
 
-def unsubscribe_address(email_campaign: str, email: str):
-	"""Unsubscribe `email` from one Email Campaign; doing it twice changes nothing."""
+def unsubscribe_address(email_campaign: str, email: str, every_campaign: bool = False):
+	"""Unsubscribe `email` from this Email Campaign's Campaign, or from every campaign; doing it
+	twice changes nothing."""
 	filters = {"email": email, "reference_doctype": "Email Campaign", "reference_name": email_campaign}
-	if frappe.db.exists("Email Unsubscribe", filters):
-		return
-	frappe.get_doc({"doctype": "Email Unsubscribe", **filters}).insert(ignore_permissions=True)
+	if not frappe.db.exists("Email Unsubscribe", filters):
+		frappe.get_doc({"doctype": "Email Unsubscribe", **filters}).insert(ignore_permissions=True)
+	if every_campaign:
+		suppression.suppress(
+			email,
+			suppression.UNSUBSCRIBED,
+			evidence=_("Chose every campaign email on the unsubscribe page of Email Campaign {0}.").format(email_campaign),
+			email_campaign=email_campaign,
+		)
 
 
 def on_email_unsubscribe(doc, method=None):
@@ -53,7 +61,7 @@ def on_email_unsubscribe(doc, method=None):
 
 def apply_unsubscribe(email_campaign: str, email: str):
 	campaign = frappe.db.get_value(
-		"Email Campaign", email_campaign, ["email_campaign_for", "recipient"], as_dict=True
+		"Email Campaign", email_campaign, ["email_campaign_for", "recipient", "campaign_name"], as_dict=True
 	)
 	if not campaign:
 		return
@@ -64,6 +72,14 @@ def apply_unsubscribe(email_campaign: str, email: str):
 	else:
 		frappe.db.set_value("Email Campaign", email_campaign, "status", UNSUBSCRIBED)
 	cancel_queued_emails(email_campaign, email)
+	# the Campaign never writes to the address again, whatever Email Campaign is made for it later
+	suppression.suppress(
+		email,
+		suppression.UNSUBSCRIBED,
+		campaign=campaign.campaign_name,
+		evidence=_("Unsubscribed through an email of Email Campaign {0}.").format(email_campaign),
+		email_campaign=email_campaign,
+	)
 	frappe.get_doc("Email Campaign", email_campaign).add_comment(
 		"Info",
 		_("{0} unsubscribed from this Email Campaign on {1}.").format(
@@ -73,24 +89,7 @@ def apply_unsubscribe(email_campaign: str, email: str):
 
 
 def cancel_queued_emails(email_campaign: str, email: str, reason: str | None = None):
-	"""Emails already in the Email Queue but not sent yet are cancelled; their ledger rows skipped."""
-	rows = frappe.get_all(
-		LEDGER,
-		filters={"email_campaign": email_campaign, "recipient_email": email, "status": "Queued"},
-		fields=["name", "email_queue"],
+	"""This Email Campaign's emails to `email` not sent yet are cancelled; their ledger rows skipped."""
+	ledger.cancel_queued(
+		{"email_campaign": email_campaign, "recipient_email": email}, reason or _("Cancelled: the recipient unsubscribed.")
 	)
-	queued = [row.email_queue for row in rows if row.email_queue]
-	if not queued:
-		return
-	EmailQueue = frappe.qb.DocType("Email Queue")
-	frappe.qb.update(EmailQueue).set(EmailQueue.status, "Cancelled").where(
-		EmailQueue.name.isin(queued) & (EmailQueue.status == "Not Sent")
-	).run()
-	cancelled = frappe.get_all(
-		"Email Queue", filters={"name": ("in", queued), "status": "Cancelled"}, pluck="name"
-	)
-	Ledger = frappe.qb.DocType(LEDGER)
-	if cancelled:
-		frappe.qb.update(Ledger).set(Ledger.status, "Skipped").set(
-			Ledger.error, reason or _("Cancelled: the recipient unsubscribed.")
-		).where(Ledger.email_queue.isin(cancelled)).run()

@@ -20,8 +20,9 @@ from email_campaign_app.ledger import LEDGER
 class QueuedEmail:
 	"""One email of a batch, ready to write: its ledger row, Communication and Email Queue."""
 
-	def __init__(self, send: schedule.Send, campaign, email: "messages.Email | None", sender: str, context):
+	def __init__(self, send: schedule.Send, campaign, email: "messages.Email | None", sender: str, context, skip_reason=None):
 		self.send, self.campaign, self.email, self.sender = send, campaign, email, sender
+		self.skip_reason = skip_reason or _("The address has unsubscribed from this email.")
 		self.key = send.key
 		self.person = context.person_of(send.recipient)
 		self.communication = self.email_queue = None
@@ -98,6 +99,7 @@ def retake_rows_in_error(emails: list[QueuedEmail], claim: str):
 					"email_queue": email.email_queue,
 					"queued_on": today(),
 					"error": None,
+					"message_id": email.email.message_id if email.email else None,
 				},
 				update_modified=False,
 			)
@@ -107,7 +109,7 @@ LEDGER_FIELDS = (
 	"name", "creation", "modified", "owner", "modified_by", "docstatus",
 	"email_campaign", "campaign_name", "email_template", "send_after_days", "send_date",
 	"recipient_email", "recipient_doctype", "recipient_name",
-	"status", "attempts", "claim", "communication", "email_queue", "queued_on", "error",
+	"status", "attempts", "claim", "communication", "email_queue", "queued_on", "error", "message_id",
 )  # fmt: skip
 
 
@@ -118,7 +120,7 @@ def ledger_row(email: QueuedEmail, claim: str) -> tuple:
 		send.email_campaign, email.campaign.campaign_name, send.step.email_template, send.step.send_after_days, send.send_date,
 		send.recipient.email, send.recipient.doctype, send.recipient.name,
 		email.status, 0, claim, email.communication, email.email_queue, today() if email.email else None,
-		None if email.email else _("The address has unsubscribed from this email."),
+		None if email.email else email.skip_reason, email.email.message_id if email.email else None,
 	)  # fmt: skip
 
 

@@ -99,6 +99,12 @@ email_campaign_app.show_enrolment_summary = function (summary) {
 			__("Skipped, unsubscribed: {0}", [names(skipped.unsubscribed)])
 		)}
 		${line(
+			(skipped.suppressed || []).length,
+			__("Skipped, on the suppression list (unsubscribed from this Campaign or from all, bounced or complained): {0}", [
+				names(skipped.suppressed || []),
+			])
+		)}
+		${line(
 			skipped.running.length,
 			__("Skipped, already running this Campaign: {0}", [names(skipped.running)])
 		)}

@@ -199,6 +199,8 @@ const email_campaign = {
 			__("Sent"),
 			__("Failed"),
 			__("Retrying"),
+			__("Bounced"),
+			__("Complaints"),
 			__("Opened"),
 			__("Clicked"),
 			__("Replies"),
@@ -211,7 +213,7 @@ const email_campaign = {
 				<td>${frappe.datetime.str_to_user(s.send_date)}</td>
 				<td>${s.queued}</td><td>${s.sent}</td>
 				<td title="${frappe.utils.escape_html(s.failure_reason)}">${s.failed}</td>
-				<td>${s.retrying}</td><td>${s.opened}</td>
+				<td>${s.retrying}</td><td>${s.bounced}</td><td>${s.complaints}</td><td>${s.opened}</td>
 				<td title="${__("{0} click(s)", [s.clicks])}">${s.clicked}</td><td>${s.replied}</td><td>${s.unsubscribed}</td>
 			</tr>`
 		);

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, get_datetime, getdate, today
 
-from email_campaign_app import permissions, schedule, senders
+from email_campaign_app import permissions, schedule, senders, suppression
 from email_campaign_app.sending_days import Calendar
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
@@ -226,6 +226,15 @@ class EmailCampaign(Document):
 				),
 				title=_("Recipient Unsubscribed"),
 			)
+		self.validate_not_suppressed(email)
+
+	def validate_not_suppressed(self, email: str):
+		"""The suppression list (an unsubscribe from this Campaign or from all, a bounce, a
+		complaint) refuses a new Email Campaign for the address, whoever creates it."""
+		if not (self.is_new() or self.has_value_changed("recipient") or self.has_value_changed("campaign_name")):
+			return
+		if entry := suppression.reason_for(email, self.campaign_name):
+			frappe.throw(suppression.refusal(email, entry), title=_("Recipient Suppressed"))
 
 	def validate_email_group(self):
 		if not frappe.db.exists("Email Group Member", {"email_group": self.recipient, "unsubscribed": 0}):

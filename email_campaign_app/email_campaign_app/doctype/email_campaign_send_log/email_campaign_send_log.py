@@ -24,6 +24,11 @@ class EmailCampaignSendLog(Document):
 		from frappe.types import DF
 
 		attempts: DF.Int
+		bounce: DF.Literal["", "Hard", "Soft", "Complaint"]
+		bounce_communication: DF.Link | None
+		bounce_reason: DF.SmallText | None
+		bounce_status: DF.Data | None
+		bounced_on: DF.Datetime | None
 		campaign_name: DF.Link | None
 		claim: DF.Data | None
 		clicks: DF.Int
@@ -33,6 +38,7 @@ class EmailCampaignSendLog(Document):
 		email_template: DF.Link | None
 		error: DF.Code | None
 		first_clicked_on: DF.Datetime | None
+		message_id: DF.Data | None
 		queued_on: DF.Date | None
 		recipient_doctype: DF.Link | None
 		recipient_email: DF.Data
@@ -41,7 +47,7 @@ class EmailCampaignSendLog(Document):
 		reply_communication: DF.Link | None
 		send_after_days: DF.Int
 		send_date: DF.Date | None
-		status: DF.Literal["Queued", "Sent", "Error", "Failed", "Skipped"]
+		status: DF.Literal["Queued", "Sent", "Error", "Failed", "Skipped", "Bounced"]
 	# end: auto-generated types
 
 	def validate(self):

@@ -23,6 +23,8 @@ def execute(filters=None):
 		raise
 	for row in data:
 		row.failure_reason = escape_html(row.failure_reason)  # a Data column is shown as HTML
+		row.bounce_rate = rate(row.bounced, row.sent)
+		row.complaint_rate = rate(row.complaints, row.sent)
 	return get_columns(), data, None, get_chart(data)
 
 
@@ -34,6 +36,10 @@ def cancel_prepared_report_watcher():
 		if isinstance(thread, threading.Timer) and thread.kwargs.get("report") == REPORT:
 			if thread.kwargs.get("site") == frappe.local.site:
 				thread.cancel()
+
+
+def rate(count, sent) -> float:
+	return round(100.0 * float(count or 0) / float(sent), 2) if sent else 0.0
 
 
 def check_dates(filters):
@@ -64,6 +70,10 @@ def get_columns():
 		{"fieldname": "sent", "label": _("Sent"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "failed", "label": _("Failed"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "retrying", "label": _("Retrying"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "bounced", "label": _("Bounced"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "bounce_rate", "label": _("Bounce Rate"), "fieldtype": "Percent", "width": 100},
+		{"fieldname": "complaints", "label": _("Complaints"), "fieldtype": "Int", "width": 100},
+		{"fieldname": "complaint_rate", "label": _("Complaint Rate"), "fieldtype": "Percent", "width": 110},
 		{"fieldname": "opened", "label": _("Opened"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "clicked", "label": _("Clicked"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "clicks", "label": _("Clicks"), "fieldtype": "Int", "width": 90},
@@ -87,10 +97,11 @@ def get_chart(data):
 					("clicked", _("Clicked")),
 					("replied", _("Replies")),
 					("unsubscribed", _("Unsubscribed")),
+					("bounced", _("Bounced")),
 					("failed", _("Failed")),
 				)
 			],
 		},
 		"type": "bar",
-		"colors": ["#5e64ff", "#29cd42", "#00bcd4", "#9c27b0", "#ff9f43", "#ff5858"],
+		"colors": ["#5e64ff", "#29cd42", "#00bcd4", "#9c27b0", "#ff9f43", "#795548", "#ff5858"],
 	}
