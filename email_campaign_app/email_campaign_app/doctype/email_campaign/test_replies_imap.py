@@ -21,6 +21,7 @@ from frappe.utils import add_days, now_datetime, today
 from email_campaign_app import tasks
 from email_campaign_app.smtp_sink import SMTPSink
 from email_campaign_app.testing import (
+	bounce_sample,
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_due_now,
@@ -90,6 +91,14 @@ class TestReplyThroughIMAP(FrappeTestCase):
 		[sent] = [m for m in sink.messages if m.recipients == (lead.email_id,)]
 		return email_campaign, email.message_from_bytes(sent.data, policy=email.policy.default)  # headers unfolded
 
+	def append_to_mailbox(self, raw: bytes):
+		imap = imaplib.IMAP4(IMAP["host"], int(IMAP["port"]))
+		imap.login(IMAP["user"], IMAP["password"])
+		status, answer = imap.append("INBOX", None, imaplib.Time2Internaldate(time.time()), raw)
+		imap.logout()
+		self.assertEqual(status, "OK", answer)
+		say(f"IMAP APPEND to {IMAP['user']} on {IMAP['host']}:{IMAP['port']}: {answer[0].decode()}")
+
 	def reply_in_mailbox(self, original, lead):
 		"""The Lead's mail client answers: In-Reply-To and References name the email received."""
 		reply = EmailMessage()
@@ -101,12 +110,7 @@ class TestReplyThroughIMAP(FrappeTestCase):
 		reply["References"] = original["Message-Id"]
 		reply["Date"] = format_datetime(now_datetime().astimezone())
 		reply.set_content("Yes, call me tomorrow morning.")
-		imap = imaplib.IMAP4(IMAP["host"], int(IMAP["port"]))
-		imap.login(IMAP["user"], IMAP["password"])
-		status, answer = imap.append("INBOX", None, imaplib.Time2Internaldate(time.time()), reply.as_bytes())
-		imap.logout()
-		self.assertEqual(status, "OK", answer)
-		say(f"IMAP APPEND to {IMAP['user']} on {IMAP['host']}:{IMAP['port']}: {answer[0].decode()}")
+		self.append_to_mailbox(reply.as_bytes())
 		return reply
 
 	def test_a_reply_pulled_from_imap_stops_the_sequence(self):
@@ -136,3 +140,25 @@ class TestReplyThroughIMAP(FrappeTestCase):
 			tasks.daily()
 		self.assertEqual(frappe.db.count(LEDGER, {"email_campaign": email_campaign.name}), 1)
 		say("two days later the daily job sends nothing more: the day-2 email never goes")
+
+	def test_a_bounce_pulled_from_imap_suppresses_the_address(self):
+		lead = make_lead(first_name="Gone")
+		with SMTPSink() as sink:
+			ensure_outgoing_email_account(sink.port)
+			self.addCleanup(ensure_outgoing_email_account)
+			email_campaign, original = self.send_first_email(sink, lead)
+		# the recipient's server accepted it, then bounced it to the sender's mailbox
+		self.append_to_mailbox(bounce_sample("postfix_hard.eml", lead.email_id, original["Message-Id"], sender=IMAP["user"]))
+		pull_from_email_account(ACCOUNT)
+		frappe.db.rollback()
+
+		row = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, ["status", "bounce", "bounce_status"], as_dict=True)
+		say(f"ledger row: {row}")
+		self.assertEqual((row.status, row.bounce, row.bounce_status), ("Bounced", "Hard", "5.1.1"))
+		self.assertEqual(frappe.db.get_value("Email Campaign Suppression", lead.email_id.lower(), "reason"), "Hard Bounce")
+		self.assertEqual(frappe.db.get_value("Email Campaign", email_campaign.name, "status"), "In Progress")  # not a reply
+		with self.freeze_time(f"{add_days(today(), 2)} 00:30:00"):
+			tasks.daily()
+		day2 = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name, "send_after_days": 2}, ["status", "email_queue"], as_dict=True)
+		self.assertEqual((day2.status, day2.email_queue), ("Skipped", None))
+		say("two days later the day-2 email is skipped: the address is suppressed")
