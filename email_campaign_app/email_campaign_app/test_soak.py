@@ -1,7 +1,9 @@
 # Copyright (c) 2026, email_campaign_app developers and contributors
 # For license information, please see license.txt
 """A fault soak: 30 simulated days of a mixed workload through real RQ workers and a real SMTP
-server that refuses a share of messages, with a worker killed and database errors injected.
+server that refuses a share of messages, with a worker killed and database errors injected, and
+addresses whose servers accept a message, then bounce it (or complain about it) through the
+sender's mailbox.
 
 Each day the test (frozen at 10:00 of that day) changes the workload as users would, then a
 real worker (a fresh process, its clock frozen at the same day) runs what the scheduler
@@ -26,10 +28,13 @@ import pytz
 from frappe.utils import add_days, get_datetime, getdate, today
 from frappe.utils.data import get_system_timezone
 
+from frappe.email.receive import InboundMail
+
 from email_campaign_app import links
 from email_campaign_app.smtp_sink import SMTPSink
 from email_campaign_app.testing import (
 	IntegrationTestCase,
+	bounce_sample,
 	ensure_outgoing_email_account,
 	http,
 	make_campaign,
@@ -48,6 +53,7 @@ FAULTY_DAYS = range(0, 20)  # the last ten days are quiet, so that every retry c
 DB_ERROR_DAYS = (3, 14)  # days when the chosen addresses have an email due
 WORKER_KILLED_ON = 7
 HANG_MARKER = "/tmp/email_campaign_soak_hang_{pid}"
+BOUNCE_INBOX = "Email Campaign Soak Bounce Inbox"
 
 
 def clock() -> float:
@@ -110,6 +116,13 @@ class TestSoak(IntegrationTestCase):
 		self.faults = Counter()
 		self.unsubscribed: dict[tuple[str, str], object] = {}  # (email campaign, address): when
 		self.removed: dict[tuple[str, str], object] = {}
+		self.reported: dict[str, str] = {}  # address: the bounce sample its server sends back
+		self.suppressed_on: dict[str, object] = {}  # address: the (simulated) day it was suppressed
+		if not frappe.db.exists("Email Account", BOUNCE_INBOX):
+			frappe.get_doc({"doctype": "Email Account", "email_account_name": BOUNCE_INBOX, "email_id": "soak-bounces@example.com", "enable_incoming": 0}).insert()
+		# a few bounces among thirty members would pause the campaigns (health.py, tested on its
+		# own): the soak keeps them running to check every other invariant
+		frappe.db.set_single_value("Email Campaign Settings", {"pause_hard_bounce_rate": 100, "pause_complaint_rate": 100})
 
 	def day(self, n: int) -> str:
 		return str(add_days(self.first_day, n))
@@ -168,6 +181,19 @@ class TestSoak(IntegrationTestCase):
 		worker.wait()
 		self.faults["worker killed"] += 1
 
+	def bounce_what_was_accepted(self):
+		"""The servers of the bouncing addresses accept each message, then send a report back to
+		the sender's mailbox, which Frappe pulls (InboundMail) the same day."""
+		for message in self.sink.messages:
+			for recipient in message.recipients:
+				sample = self.reported.get(recipient.lower())
+				message_id = email.message_from_bytes(message.data).get("Message-Id", "").strip()
+				if sample and (recipient, message_id) not in self.bounced:
+					self.bounced.add((recipient, message_id))
+					InboundMail(bounce_sample(sample, recipient, message_id), frappe.get_doc("Email Account", BOUNCE_INBOX)).process()
+					self.suppressed_on.setdefault(recipient.lower(), getdate(today()))
+		frappe.db.commit()
+
 	def unsubscribe(self, email_campaign: str, email: str):
 		query = parse_qs(urlparse(links.unsubscribe_url(email_campaign, email)).query)
 		params = {key: values[0] for key, values in query.items()}
@@ -186,6 +212,9 @@ class TestSoak(IntegrationTestCase):
 		group = make_email_group(members)
 		email_campaigns, people = [], []  # people: (Lead or Contact, its Email Campaign)
 		self.sink.refuse = refusals(dead)
+		# accepted, then bounced after acceptance; one recipient complains
+		self.reported = {members[6]: "postfix_hard.eml", members[20]: "exchange_hard.eml", members[27]: "arf_complaint.eml"}
+		self.bounced = set()
 
 		for n in range(DAYS):
 			with self.at_10(n):
@@ -219,6 +248,7 @@ class TestSoak(IntegrationTestCase):
 				if n == WORKER_KILLED_ON:
 					faults["hang_on"] = members[12]
 				self.run_the_scheduler(n, faults)
+				self.bounce_what_was_accepted()
 
 		self.check_invariants(email_campaigns, marker_of, dead)
 
@@ -232,9 +262,10 @@ class TestSoak(IntegrationTestCase):
 		counts = Counter(received)
 		duplicates = sum(count - 1 for count in counts.values())
 		by_status = Counter(row.status for row in rows)
-		sent = {(r.email_campaign, r.email_template, r.recipient_email.lower()) for r in rows if r.status == "Sent"}
+		# accepted by the server: Sent, or Bounced later (a complaint leaves the row Sent)
+		sent = {(r.email_campaign, r.email_template, r.recipient_email.lower()) for r in rows if r.status in ("Sent", "Bounced")}
 		due = self.due_emails(email_campaigns)
-		settled = {(r.email_campaign, r.email_template, r.recipient_email.lower()) for r in rows if r.status in ("Sent", "Failed", "Skipped")}
+		settled = {(r.email_campaign, r.email_template, r.recipient_email.lower()) for r in rows if r.status in ("Sent", "Bounced", "Failed", "Skipped")}
 		lost = due - settled
 		refused = Counter(reply[:3] for _address, reply in self.sink.refused)
 		self.faults["database errors"] = frappe.db.count(
@@ -245,14 +276,20 @@ class TestSoak(IntegrationTestCase):
 			f"{len(received)} emails received by the SMTP server, {len(counts)} distinct (Email Campaign, step, address); "
 			f"refused by the server: {refused.get('451', 0)} x 451, {refused.get('550', 0)} x 550; "
 			f"faults injected: {self.faults['database errors']} database errors, {self.faults['worker killed']} worker killed; "
+			f"bounced or complained after acceptance: {len(self.bounced)} reports for {len(self.suppressed_on)} addresses; "
 			f"ledger: {dict(by_status)}; duplicates {duplicates}, lost {len(lost)}"
 		)
 		self.assertEqual(duplicates, 0)
 		self.assertEqual(lost, set())
 		self.assertEqual(set(counts), sent)  # what the server accepted is what the ledger says was sent
-		self.assertEqual(set(by_status) - {"Sent", "Failed", "Skipped"}, set())
+		self.assertEqual(set(by_status) - {"Sent", "Bounced", "Failed", "Skipped"}, set())
+		self.assertEqual(by_status["Bounced"], 2)  # the two hard bounces' first emails; nothing after
+		for address, suppressed_on in self.suppressed_on.items():
+			self.assertTrue(frappe.db.exists("Email Campaign Suppression", address))
+			after = [r for r in rows if r.recipient_email.lower() == address and getdate(r.creation) > suppressed_on and r.status != "Skipped"]
+			self.assertEqual(after, [], f"{address} got emails after it was suppressed")
 		for row in rows:
-			if row.status == "Sent":
+			if row.status in ("Sent", "Bounced"):
 				self.assertEqual(frappe.db.get_value("Email Queue", row.email_queue, "status"), "Sent")
 			if row.status == "Failed":
 				self.assertTrue(row.error)
