@@ -29,7 +29,7 @@ from daily_run import LEAD_FIELDS, measured  # the same query counter as the dai
 
 PREFIX = "BENCH-ENROL"
 SALES_USER = "bench-sales-user@example.com"
-JOB = "email_campaign_app.enrolment.enrol_in_background"
+JOB = "email_campaign_app.enrolment.bulk.enrol_in_background"
 
 
 def make_campaign() -> str:
@@ -61,7 +61,7 @@ def make_campaign() -> str:
 
 
 def make_sales_user():
-	from email_campaign_app.testing_roles import ensure_user
+	from email_campaign_app.tests.http import ensure_user
 
 	return ensure_user(SALES_USER, ("Sales User",))
 
@@ -126,7 +126,7 @@ def bare_inserts(campaign: str, leads: list[str]):
 
 
 def run(count: int):
-	from email_campaign_app import api
+	from email_campaign_app.api import enrolment as api
 
 	campaign = make_campaign()
 	make_sales_user()

@@ -167,7 +167,7 @@ def bulk_email_campaigns(count, campaigns, offset=0):
 def bulk_ledger_of_previous_days(count, campaigns):
 	"""What earlier runs left: a Sent ledger row for every step before today's, so that each
 	Email Campaign has exactly its exact-day step due, as the per-campaign loop assumes."""
-	from email_campaign_app import schedule
+	from email_campaign_app.core import schedule
 
 	now = frappe.utils.now()
 	rows = []
@@ -272,7 +272,7 @@ def clean_up():
 
 
 def find_with_app(names=None):
-	from email_campaign_app import planning
+	from email_campaign_app.sending import planning
 
 	return planning.plan_due_emails(names).sends
 
@@ -307,7 +307,7 @@ def find_with_loop():
 
 
 def send_with_app(sends):
-	from email_campaign_app import sending
+	from email_campaign_app.sending import batch as sending
 
 	sending.send_batch([sending.as_job_arg(send) for send in sends])
 
@@ -362,7 +362,7 @@ def per_email_costs(sample):
 
 
 def run(sizes, sample_size):
-	from email_campaign_app.testing import ensure_outgoing_email_account
+	from email_campaign_app.tests.helpers import ensure_outgoing_email_account
 
 	ensure_outgoing_email_account()
 	clean_up()

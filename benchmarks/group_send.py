@@ -38,7 +38,9 @@ from frappe.utils import today
 sys.path.insert(0, os.path.dirname(__file__))
 from daily_run import QueryCounter
 
-from email_campaign_app import delivery, planning, schedule, sending
+from email_campaign_app.core import schedule
+from email_campaign_app.sending import batch as sending
+from email_campaign_app.sending import delivery, planning
 
 ACCOUNT = "Group Send Benchmark Outbox"
 BODY = (
@@ -153,7 +155,15 @@ class Sink:
 		self.port, self.log = port, f"/tmp/group_send_sink_{port}.log"
 		open(self.log, "w").close()
 		self.process = subprocess.Popen(
-			[sys.executable, "-m", "email_campaign_app.smtp_sink", "--port", str(port), "--log", self.log],
+			[
+				sys.executable,
+				"-m",
+				"email_campaign_app.tests.smtp_sink",
+				"--port",
+				str(port),
+				"--log",
+				self.log,
+			],
 			stderr=subprocess.PIPE,
 			text=True,
 		)
@@ -206,7 +216,7 @@ def queue_app_step(email_campaign: str) -> list[list[str]]:
 	"""What the daily job and its batch jobs do; the batches' delivery jobs, returned."""
 	deliveries = []
 	with patch(
-		"email_campaign_app.sending.deliver", side_effect=lambda queued: deliveries.append(queued) or []
+		"email_campaign_app.sending.batch.deliver", side_effect=lambda queued: deliveries.append(queued) or []
 	):
 		due = planning.plan_due_emails([email_campaign])
 		for batch in schedule.batches(due.sends, planning.BATCH_SIZE):

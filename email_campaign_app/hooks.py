@@ -42,7 +42,7 @@ doctype_js = {
 	"Contact": "public/js/email_campaign_person.js",
 }
 override_doctype_dashboards = {
-	"Contact": "email_campaign_app.enrolment.contact_dashboard",
+	"Contact": "email_campaign_app.desk.dashboards.contact_dashboard",
 }
 
 # Document Events
@@ -51,25 +51,31 @@ override_doctype_dashboards = {
 doc_events = {
 	"Email Template": {
 		# before Frappe's own validate compiles it (Jinja folds constants while compiling)
-		"before_validate": "email_campaign_app.rendering.check_email_template_budget",
-		"validate": "email_campaign_app.rendering.validate_email_template",
+		"before_validate": "email_campaign_app.sending.rendering.check_email_template_budget",
+		"validate": "email_campaign_app.sending.rendering.validate_email_template",
 	},
 	# Bounces, complaints and automatic replies first (bounces.py), then stop on reply (replies.py)
 	"Communication": {
-		"validate": ["email_campaign_app.bounces.on_validate", "email_campaign_app.replies.on_validate"],
-		"after_insert": ["email_campaign_app.bounces.on_after_insert", "email_campaign_app.replies.on_after_insert"],
+		"validate": [
+			"email_campaign_app.engagement.bounces.on_validate",
+			"email_campaign_app.engagement.replies.on_validate",
+		],
+		"after_insert": [
+			"email_campaign_app.engagement.bounces.on_after_insert",
+			"email_campaign_app.engagement.replies.on_after_insert",
+		],
 	},
 	"Email Unsubscribe": {
-		"after_insert": "email_campaign_app.unsubscribe.on_email_unsubscribe",
+		"after_insert": "email_campaign_app.engagement.unsubscribe.on_email_unsubscribe",
 	},
 	# Campaign enrolment rules
 	"Lead": {
-		"before_save": "email_campaign_app.enrolment_rules.remember_rules_matched",
-		"on_update": "email_campaign_app.enrolment_rules.enrol_by_rules",
+		"before_save": "email_campaign_app.enrolment.rules.remember_rules_matched",
+		"on_update": "email_campaign_app.enrolment.rules.enrol_by_rules",
 	},
 	"Contact": {
-		"before_save": "email_campaign_app.enrolment_rules.remember_rules_matched",
-		"on_update": "email_campaign_app.enrolment_rules.enrol_by_rules",
+		"before_save": "email_campaign_app.enrolment.rules.remember_rules_matched",
+		"on_update": "email_campaign_app.enrolment.rules.enrol_by_rules",
 	},
 }
 
@@ -89,6 +95,3 @@ scheduler_events = {
 override_doctype_class = {
 	"Email Queue": "email_campaign_app.overrides.email_queue.EmailQueue",
 }
-
-# Adds the RFC 8058 List-Unsubscribe headers to this app's emails only.
-make_email_body_message = ["email_campaign_app.links.add_list_unsubscribe_headers"]

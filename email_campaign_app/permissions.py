@@ -9,6 +9,8 @@ import frappe
 from frappe import _
 from frappe.permissions import setup_custom_perms
 
+from email_campaign_app import utils
+
 SALES_USER = "Sales User"
 SALES_MANAGER = "Sales Manager"
 SYSTEM_MANAGER = "System Manager"
@@ -136,30 +138,12 @@ def check_can_pause(email_campaign):
 	email_campaign.check_permission("write")
 	if not (is_manager() or email_campaign.owner == frappe.session.user):
 		frappe.throw(
-			_("Only a Sales Manager, a System Manager or {0}, who created this Email Campaign, may pause or resume it.").format(
-				frappe.bold(email_campaign.owner)
-			),
+			_(
+				"Only a Sales Manager, a System Manager or {0}, who created this Email Campaign, may pause or resume it."
+			).format(frappe.bold(email_campaign.owner)),
 			frappe.PermissionError,
 			title=_("Not Permitted"),
 		)
-
-
-def check_can_read_recipient(email_campaign, member: str | None = None):
-	"""Previews and test emails show the recipient's data: only to users who may read it.
-
-	A user who may read the Email Campaign (it was shared with them, say) does not always
-	have the right to read its Lead or Contact, nor every member of its Email Group.
-	"""
-	from email_campaign_app import desk, sending
-
-	if email_campaign.email_campaign_for == "Email Group":
-		check_can_read("Email Group", email_campaign.recipient)
-		email = desk.recipient_for_preview(email_campaign, member).email
-		person = sending.find_people_by_email([email]).get(email.strip().lower())
-	else:
-		person = (email_campaign.email_campaign_for, email_campaign.recipient)
-	if person and frappe.db.exists(*person):
-		check_can_read(*person)
 
 
 def check_can_read(doctype: str, name: str):
@@ -171,3 +155,63 @@ def check_can_read(doctype: str, name: str):
 			frappe.PermissionError,
 			title=_("Not Permitted"),
 		)
+
+
+# What the Email Campaign form checks, on every path that saves one (REST, bulk, rules)
+
+
+def check_can_read_recipient(email_campaign, recipient_doctypes: tuple):
+	"""Who saves an Email Campaign must be allowed to read its recipient (the emails show the
+	recipient's data on the timeline). The same message whether the record is missing or not
+	readable, so that nobody learns which records exist."""
+	if email_campaign.flags.ignore_permissions or not (
+		email_campaign.is_new()
+		or email_campaign.has_value_changed("recipient")
+		or email_campaign.has_value_changed("email_campaign_for")
+	):
+		return
+	if email_campaign.email_campaign_for not in recipient_doctypes or not email_campaign.recipient:
+		return  # the mandatory check and validate_recipient say what is missing
+	if not (
+		frappe.db.exists(email_campaign.email_campaign_for, email_campaign.recipient)
+		and frappe.has_permission(email_campaign.email_campaign_for, "read", email_campaign.recipient)
+	):
+		frappe.throw(
+			_("{0} {1} does not exist or you may not read it. Choose a recipient you can open.").format(
+				_(email_campaign.email_campaign_for), frappe.bold(email_campaign.recipient)
+			),
+			frappe.PermissionError,
+			title=_("Not Permitted"),
+		)
+
+
+def check_sender_is_self(email_campaign):
+	"""A Sales User sends as themselves; managers and the app's own code (enrolment rules a
+	manager set up) may choose another sender."""
+	if email_campaign.flags.ignore_permissions or not (
+		email_campaign.is_new() or email_campaign.has_value_changed("sender")
+	):
+		return
+	if email_campaign.sender != frappe.session.user and not is_manager():
+		frappe.throw(
+			_(
+				"You can only send as yourself: set Sender to {0}, or ask a Sales Manager to choose another sender."
+			).format(frappe.bold(frappe.session.user)),
+			frappe.PermissionError,
+			title=_("Invalid Sender"),
+		)
+
+
+def check_app_fields_unchanged(email_campaign, fieldnames: tuple):
+	"""Pause and Resume alone move the schedule: no form, REST call or import writes these."""
+	before = email_campaign.get_doc_before_save()
+	for fieldname in fieldnames:
+		was = utils.as_stored(email_campaign, fieldname, before.get(fieldname) if before else None)
+		if utils.as_stored(email_campaign, fieldname, email_campaign.get(fieldname)) != was:
+			frappe.throw(
+				_(
+					"{0} is set by Pause and Resume and cannot be written. Use the Pause and Resume buttons."
+				).format(_(email_campaign.meta.get_label(fieldname))),
+				frappe.PermissionError,
+				title=_("Not Permitted"),
+			)

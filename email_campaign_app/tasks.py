@@ -1,7 +1,7 @@
 """Scheduler entry points (see hooks.scheduler_events)."""
 
-from email_campaign_app import ledger, planning
-from email_campaign_app.email_campaign_app.doctype.email_campaign.email_campaign import update_statuses
+from email_campaign_app.sending import ledger, planning
+from email_campaign_app.sending.planning import update_statuses
 
 
 def daily():

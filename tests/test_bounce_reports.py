@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from email_campaign_app.bounce_reports import COMPLAINT, HARD, SOFT, is_auto_reply, read_report
+from email_campaign_app.core.bounce_reports import COMPLAINT, HARD, SOFT, is_auto_reply, read_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 SENDER = "campaigns@example.com"
@@ -59,7 +59,11 @@ def test_a_delay_warning_is_not_a_bounce():
 
 def test_a_feedback_loop_report_is_a_complaint_about_the_original():
 	[report] = report_of("arf_complaint.eml")
-	assert (report.kind, report.recipient, report.original_message_id) == (COMPLAINT, RECIPIENT.lower(), MESSAGE_ID)
+	assert (report.kind, report.recipient, report.original_message_id) == (
+		COMPLAINT,
+		RECIPIENT.lower(),
+		MESSAGE_ID,
+	)
 	assert report.diagnostic == "abuse"
 
 
@@ -72,7 +76,9 @@ def test_an_out_of_office_is_an_auto_reply_and_no_bounce(name):
 
 def test_bounces_are_auto_replies_too_but_a_person_answering_is_not():
 	assert is_auto_reply(message_from_string(sample("postfix_hard.eml")))
-	person = message_from_string(f"From: {RECIPIENT}\nTo: {SENDER}\nSubject: Re: Welcome\nIn-Reply-To: <{MESSAGE_ID}>\n\nYes, call me.")
+	person = message_from_string(
+		f"From: {RECIPIENT}\nTo: {SENDER}\nSubject: Re: Welcome\nIn-Reply-To: <{MESSAGE_ID}>\n\nYes, call me."
+	)
 	assert not is_auto_reply(person)
 	assert read_report(person) == []
 	assert is_auto_reply(None, "Automatic reply: Welcome")
@@ -80,5 +86,7 @@ def test_bounces_are_auto_replies_too_but_a_person_answering_is_not():
 
 
 def test_an_ordinary_email_from_a_mailer_daemon_without_a_failure_is_no_bounce():
-	notice = message_from_string(f"From: MAILER-DAEMON@mx.example.net\nTo: {SENDER}\nSubject: Postmaster notice\n\nAll is well.")
+	notice = message_from_string(
+		f"From: MAILER-DAEMON@mx.example.net\nTo: {SENDER}\nSubject: Postmaster notice\n\nAll is well."
+	)
 	assert read_report(notice) == []

@@ -5,26 +5,35 @@ import html
 from hypothesis import given
 from hypothesis import strategies as st
 
-from email_campaign_app import clicks
+from email_campaign_app.core import link_rewriting as clicks
+from email_campaign_app.core.signing import CLICK, is_valid, sign
 
 SECRET = "s3cret"
 
 
 def test_a_signature_holds_only_for_its_row_and_url():
-	signature = clicks.sign(SECRET, "row1", "https://example.com/offer")
-	assert clicks.is_valid(SECRET, "row1", "https://example.com/offer", signature)
-	assert not clicks.is_valid(SECRET, "row2", "https://example.com/offer", signature)
-	assert not clicks.is_valid(SECRET, "row1", "https://evil.example/offer", signature)
-	assert not clicks.is_valid("other secret", "row1", "https://example.com/offer", signature)
-	assert not clicks.is_valid(SECRET, "row1", "https://example.com/offer", None)
-	assert not clicks.is_valid(SECRET, "row1", "https://example.com/offer", "")
-	assert not clicks.is_valid(SECRET, "row1", "https://example.com/offer", ["a"])
+	signature = sign(SECRET, CLICK, "row1", "https://example.com/offer")
+	assert is_valid(SECRET, signature, CLICK, "row1", "https://example.com/offer")
+	assert not is_valid(SECRET, signature, CLICK, "row2", "https://example.com/offer")
+	assert not is_valid(SECRET, signature, CLICK, "row1", "https://evil.example/offer")
+	assert not is_valid("other secret", signature, CLICK, "row1", "https://example.com/offer")
+	assert not is_valid(SECRET, None, CLICK, "row1", "https://example.com/offer")
+	assert not is_valid(SECRET, "", CLICK, "row1", "https://example.com/offer")
+	assert not is_valid(SECRET, ["a"], CLICK, "row1", "https://example.com/offer")
 
 
 def test_only_absolute_web_links_are_tracked():
 	assert clicks.is_trackable("https://example.com/a?b=1")
 	assert clicks.is_trackable("http://example.com")
-	for url in ("mailto:a@example.com", "tel:+331", "#top", "/relative", "javascript:alert(1)", "https:///x", "http://[::1"):
+	for url in (
+		"mailto:a@example.com",
+		"tel:+331",
+		"#top",
+		"/relative",
+		"javascript:alert(1)",
+		"https:///x",
+		"http://[::1",
+	):
 		assert not clicks.is_trackable(url)
 
 

@@ -4,12 +4,12 @@ from email.parser import Parser
 from email.policy import SMTP
 from pathlib import Path
 
-from email_campaign_app.email_headers import ListUnsubscribeHeader, register
+from email_campaign_app.core.email_headers import ListUnsubscribeHeader, register
 
 PACKAGE = Path(__file__).resolve().parent.parent / "email_campaign_app"
 register()
 
-URL = "<https://crm.example.com/api/method/email_campaign_app.api.unsubscribe?email_campaign=MAIL-CAMP-2026-00037&email=ada%40example.com&token=JYpTu5Yamh9fljvHy7kMUhB3gXCu5JQX14JQIuPekxE>"
+URL = "<https://crm.example.com/api/method/email_campaign_app.api.guest.unsubscribe?email_campaign=MAIL-CAMP-2026-00037&email=ada%40example.com&token=JYpTu5Yamh9fljvHy7kMUhB3gXCu5JQX14JQIuPekxE>"
 
 
 def serialized(message):
@@ -50,7 +50,10 @@ def test_every_process_that_sends_registers_the_header_through_a_hook_not_an_imp
 	for node in ast.parse((PACKAGE / "hooks.py").read_text()).body:
 		if isinstance(node, ast.Assign):
 			hooks[node.targets[0].id] = ast.literal_eval(node.value)
-	assert hooks["override_doctype_class"]["Email Queue"] == "email_campaign_app.overrides.email_queue.EmailQueue"
+	assert (
+		hooks["override_doctype_class"]["Email Queue"]
+		== "email_campaign_app.overrides.email_queue.EmailQueue"
+	)
 	override = ast.parse((PACKAGE / "overrides" / "email_queue.py").read_text())
 	[send] = [n for n in ast.walk(override) if isinstance(n, ast.FunctionDef) and n.name == "send"]
 	first_call = send.body[0].value

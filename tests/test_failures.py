@@ -1,6 +1,6 @@
 import pytest
 
-from email_campaign_app.failures import ERROR, FAILED, MAX_ATTEMPTS, classify, status_after
+from email_campaign_app.core.failures import ERROR, FAILED, MAX_ATTEMPTS, classify, status_after
 
 TRACEBACK = """Traceback (most recent call last):
   File "/frappe/email/doctype/email_queue/email_queue.py", line 172, in send

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from email_campaign_app.jinja_tokens import (
+from email_campaign_app.core.placeholders import (
 	inlined_in_place,
 	protect,
 	quoted_printable,
@@ -17,7 +17,13 @@ SOURCE = '<h2>Hello {{ doc.first_name }}</h2><p>{% if doc.city %}From {{ doc.cit
 def test_jinja_is_set_aside_as_tokens_and_put_back_exactly():
 	protected, constructs = protect(SOURCE)
 	assert "{" not in protected
-	assert constructs == ["{{ doc.first_name }}", "{% if doc.city %}", "{{ doc.city }}", "{% endif %}", "{{ url }}"]
+	assert constructs == [
+		"{{ doc.first_name }}",
+		"{% if doc.city %}",
+		"{{ doc.city }}",
+		"{% endif %}",
+		"{{ url }}",
+	]
 	assert restore(protected, constructs) == SOURCE
 
 

@@ -3,14 +3,14 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from schedule_oracle import due_steps
 
-from email_campaign_app import schedule
-from email_campaign_app.schedule import (
+from email_campaign_app.core import schedule
+from email_campaign_app.core.schedule import (
 	Candidate,
 	LedgerEntry,
 	Recipient,
 	Step,
-	due_steps,
 	end_date,
 	plan,
 	send_at_datetime,

@@ -5,19 +5,19 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from schedule_oracle import due_steps
 
-from email_campaign_app import schedule
-from email_campaign_app.schedule import (
+from email_campaign_app.core import schedule
+from email_campaign_app.core.schedule import (
 	Candidate,
 	LedgerEntry,
 	Recipient,
 	Step,
-	due_steps,
 	end_date,
 	plan,
 	status_on,
 )
-from email_campaign_app.sending_days import (
+from email_campaign_app.core.sending_days import (
 	ALL_WEEK,
 	MONDAY_TO_FRIDAY,
 	Calendar,
@@ -161,7 +161,7 @@ def test_every_weekday_chosen_is_calendar_days(start, days):
 
 
 def test_catching_up_sends_the_missed_days_one_per_sending_day():
-	from email_campaign_app.sending_days import catch_up_dates
+	from email_campaign_app.core.sending_days import catch_up_dates
 
 	# days 2, 4 and 9 left on day 5 (a Friday, 2026-01-30, for a start on 2026-01-25)
 	start = date(2026, 1, 25)

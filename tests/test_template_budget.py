@@ -4,8 +4,16 @@ import time
 
 import pytest
 
-from email_campaign_app import template_budget
-from email_campaign_app.template_budget import NUMBER, OUTPUT, SIZE, TIME, WIDTH, BudgetedSandbox, OverBudget
+from email_campaign_app.core import template_budget
+from email_campaign_app.core.template_budget import (
+	NUMBER,
+	OUTPUT,
+	SIZE,
+	TIME,
+	WIDTH,
+	BudgetedSandbox,
+	OverBudget,
+)
 
 ENV = BudgetedSandbox()
 
@@ -29,7 +37,10 @@ def test_ordinary_templates_render_as_with_jinja():
 
 def test_nested_loops_stop_after_the_time_budget():
 	started = time.monotonic()
-	assert over_budget("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}") == TIME
+	assert (
+		over_budget("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
+		== TIME
+	)
 	assert time.monotonic() - started < template_budget.RENDER_SECONDS + 1
 
 
@@ -47,10 +58,22 @@ def test_nested_loops_stop_after_the_time_budget():
 		("{{ '%s'|format(1) }}{{ '%999999s'|format(1) }}", WIDTH),
 		("{{ '{:>1000000000}'.format(1) }}", WIDTH),
 		("{{ '{:>{w}}'.format(1, w=10**9) }}", WIDTH),
-		("{% set ns = namespace(s='xx') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", SIZE),
-		("{% set ns = namespace(s='xx') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}", SIZE),
-		("{% set ns = namespace(s='xx') %}{% for i in range(40) %}{% set ns.s = ns.s|replace('x', 'xx') %}{% endfor %}", SIZE),
-		("{% set ns = namespace(n=3) %}{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}{% endfor %}", NUMBER),
+		(
+			"{% set ns = namespace(s='xx') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+			SIZE,
+		),
+		(
+			"{% set ns = namespace(s='xx') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+			SIZE,
+		),
+		(
+			"{% set ns = namespace(s='xx') %}{% for i in range(40) %}{% set ns.s = ns.s|replace('x', 'xx') %}{% endfor %}",
+			SIZE,
+		),
+		(
+			"{% set ns = namespace(n=3) %}{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}{% endfor %}",
+			NUMBER,
+		),
 		("{% for i in range(99999) %}{{ 'x' * 20 }}{% endfor %}", OUTPUT),
 	],
 )

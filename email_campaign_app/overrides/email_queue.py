@@ -9,7 +9,7 @@ frappe.email.queue.flush`): every process resolves the Email Queue class through
 
 from frappe.email.doctype.email_queue.email_queue import EmailQueue as FrappeEmailQueue
 
-from email_campaign_app import email_headers
+from email_campaign_app.core import email_headers
 
 
 class EmailQueue(FrappeEmailQueue):

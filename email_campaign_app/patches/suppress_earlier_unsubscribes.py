@@ -4,7 +4,7 @@ too: each Email Unsubscribe of an Email Campaign becomes a suppression entry for
 import frappe
 from frappe import _
 
-from email_campaign_app import suppression
+from email_campaign_app.sending import suppression
 
 
 def execute():

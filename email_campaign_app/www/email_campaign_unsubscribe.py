@@ -2,7 +2,7 @@ import frappe
 from frappe import _
 from frappe.www.message import get_context as get_message_context
 
-from email_campaign_app.api import use_visitor_language
+from email_campaign_app.api.guest import use_visitor_language
 
 no_cache = 1
 

@@ -50,7 +50,7 @@ email_campaign_app.add_to_email_campaign = function (listview) {
 			primary_action(values) {
 				frappe
 					.call({
-						method: "email_campaign_app.api.add_to_email_campaign",
+						method: "email_campaign_app.api.enrolment.add_to_email_campaign",
 						args: { doctype, names, ...values },
 						freeze: true,
 						freeze_message: __("Adding to Email Campaign…"),

@@ -6,8 +6,11 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import getdate, today
 
-from email_campaign_app import enrolment_rules, rendering, schedule, sequence_settings
-from email_campaign_app.sending_days import Calendar
+from email_campaign_app.core import schedule, statuses
+from email_campaign_app.core.sending_days import Calendar
+from email_campaign_app.enrolment import rules as enrolment_rules
+from email_campaign_app.sending import calendars as sequence_settings
+from email_campaign_app.sending import rendering
 
 
 class Campaign(Document):
@@ -85,7 +88,9 @@ class Campaign(Document):
 			return Calendar()  # validate_sending_days refuses to save it so
 
 	def validate_sending_days(self):
-		if self.business_days and not any(self.get(fieldname) for fieldname in sequence_settings.WEEKDAY_FIELDS):
+		if self.business_days and not any(
+			self.get(fieldname) for fieldname in sequence_settings.WEEKDAY_FIELDS
+		):
 			frappe.throw(
 				_("Tick at least one day to send on, or untick Count in Business Days."),
 				title=_("No Sending Day"),
@@ -103,20 +108,24 @@ class Campaign(Document):
 			"Email Campaign",
 			filters={
 				"campaign_name": self.name,
-				"status": ("in", (schedule.SCHEDULED, schedule.IN_PROGRESS, schedule.PAUSED)),
+				"status": ("in", statuses.RUNNING),
 			},
 			fields=["name", "start_date", "status", "shifted_days", "catch_up_until"],
 		)
 		calendar = self.get_calendar()
 		for row in running:
-			end_date = schedule.end_date(getdate(row.start_date), days, calendar.shifted(row.shifted_days or 0))
+			end_date = schedule.end_date(
+				getdate(row.start_date), days, calendar.shifted(row.shifted_days or 0)
+			)
 			end_date = max(end_date, getdate(row.catch_up_until or end_date))
 			frappe.db.set_value(
 				"Email Campaign",
 				row.name,
 				{
 					"end_date": end_date,
-					"status": schedule.status_on(getdate(row.start_date), end_date, getdate(today()), row.status),
+					"status": schedule.status_on(
+						getdate(row.start_date), end_date, getdate(today()), row.status
+					),
 					"all_steps_sent": 0,
 				},
 			)

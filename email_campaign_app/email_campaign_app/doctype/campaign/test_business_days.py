@@ -8,8 +8,11 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import getdate
 
-from email_campaign_app import desk, pausing, tasks
-from email_campaign_app.testing import (
+from email_campaign_app import tasks
+from email_campaign_app.desk import figures
+from email_campaign_app.desk import preview as desk
+from email_campaign_app.sending import pausing
+from email_campaign_app.tests.helpers import (
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_email_campaign,
@@ -52,13 +55,21 @@ class TestBusinessDays(FrappeTestCase):
 		with self.freeze_time(f"{FRIDAY} 08:00:00"):
 			email_campaign = make_email_campaign(campaign.name, make_lead().name, start_date=FRIDAY)
 			self.assertEqual(getdate(email_campaign.end_date), TUESDAY)
-			self.assertEqual([row["send_date"] for row in desk.schedule_view(email_campaign.name)], [FRIDAY, MONDAY, TUESDAY])
-			self.assertEqual([row["send_date"] for row in desk.preview(email_campaign.name)], [FRIDAY, MONDAY, TUESDAY])
+			self.assertEqual(
+				[row["send_date"] for row in figures.schedule_view(email_campaign.name)],
+				[FRIDAY, MONDAY, TUESDAY],
+			)
+			self.assertEqual(
+				[row["send_date"] for row in desk.preview(email_campaign.name)], [FRIDAY, MONDAY, TUESDAY]
+			)
 
 		for day in (FRIDAY, FRIDAY + timedelta(days=1), FRIDAY + timedelta(days=2), MONDAY, TUESDAY):
 			self.run_daily_on(day)
 		self.assertEqual(
-			[(row.send_after_days, getdate(row.send_date), getdate(row.queued_on)) for row in sent(email_campaign.name)],
+			[
+				(row.send_after_days, getdate(row.send_date), getdate(row.queued_on))
+				for row in sent(email_campaign.name)
+			],
 			[(0, FRIDAY, FRIDAY), (1, MONDAY, MONDAY), (2, TUESDAY, TUESDAY)],
 		)
 
@@ -72,7 +83,10 @@ class TestBusinessDays(FrappeTestCase):
 			self.run_daily_on(day)
 		self.assertEqual(sent(email_campaign.name), [])
 		self.run_daily_on(TUESDAY)
-		self.assertEqual([(row.send_after_days, getdate(row.queued_on)) for row in sent(email_campaign.name)], [(0, TUESDAY)])
+		self.assertEqual(
+			[(row.send_after_days, getdate(row.queued_on)) for row in sent(email_campaign.name)],
+			[(0, TUESDAY)],
+		)
 
 	def test_a_pause_over_the_weekend_shifts_by_the_sending_days_only(self):
 		campaign = business_campaign(days=(0, 1, 5))
@@ -92,12 +106,21 @@ class TestBusinessDays(FrappeTestCase):
 			campaign.reload()
 			campaign.business_days = 1
 			campaign.save()
-			self.assertEqual(getdate(frappe.db.get_value("Email Campaign", email_campaign.name, "end_date")), date(2027, 5, 5))
+			self.assertEqual(
+				getdate(frappe.db.get_value("Email Campaign", email_campaign.name, "end_date")),
+				date(2027, 5, 5),
+			)
 
 	def test_a_campaign_without_a_sending_day_is_refused(self):
 		campaign = make_campaign()
 		campaign.business_days = 1
-		for fieldname in ("send_on_monday", "send_on_tuesday", "send_on_wednesday", "send_on_thursday", "send_on_friday"):
+		for fieldname in (
+			"send_on_monday",
+			"send_on_tuesday",
+			"send_on_wednesday",
+			"send_on_thursday",
+			"send_on_friday",
+		):
 			campaign.set(fieldname, 0)
 		with self.assertRaisesRegex(frappe.ValidationError, "Tick at least one day to send on"):
 			campaign.save()

@@ -4,7 +4,7 @@
 import frappe
 from frappe.utils import add_days, getdate, today
 
-from email_campaign_app.testing import (
+from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	make_campaign,
 	make_email_campaign,

@@ -27,7 +27,7 @@ frappe.ui.form.on("Email Campaign", {
 		if (running && email_campaign.is_manager()) {
 			frm.add_custom_button(__("Send due emails now"), () => {
 				frappe.call({
-					method: "email_campaign_app.api.send_due_emails_now",
+					method: "email_campaign_app.api.email_campaign.send_due_emails_now",
 					args: { email_campaign: frm.doc.name },
 					freeze: true,
 					callback: () => frm.reload_doc(),
@@ -57,7 +57,7 @@ const email_campaign = {
 			frm.add_custom_button(__("Pause"), () =>
 				frappe.confirm(__("Pause this Email Campaign? Nothing more is sent until it resumes."), () =>
 					frappe.call({
-						method: "email_campaign_app.api.pause_email_campaign",
+						method: "email_campaign_app.api.email_campaign.pause_email_campaign",
 						args: { email_campaign: frm.doc.name },
 						freeze: true,
 						callback: () => frm.reload_doc(),
@@ -88,7 +88,7 @@ const email_campaign = {
 			],
 			(values) =>
 				frappe.call({
-					method: "email_campaign_app.api.resume_email_campaign",
+					method: "email_campaign_app.api.email_campaign.resume_email_campaign",
 					args: { email_campaign: frm.doc.name, mode: values.mode },
 					freeze: true,
 					callback: () => frm.reload_doc(),
@@ -130,7 +130,7 @@ const email_campaign = {
 		const show = async () => {
 			const member = await email_campaign.member_email(dialog.get_value("member"));
 			const { message: steps } = await frappe.call({
-				method: "email_campaign_app.api.preview",
+				method: "email_campaign_app.api.email_campaign.preview",
 				args: { email_campaign: frm.doc.name, member },
 			});
 			dialog.fields_dict.preview_html.$wrapper.html(steps.map(email_campaign.preview_card).join(""));
@@ -155,7 +155,7 @@ const email_campaign = {
 
 	async send_test(frm) {
 		const { message: steps } = await frappe.call({
-			method: "email_campaign_app.api.get_schedule_view",
+			method: "email_campaign_app.api.email_campaign.get_schedule_view",
 			args: { email_campaign: frm.doc.name },
 		});
 		frappe.prompt(
@@ -172,7 +172,7 @@ const email_campaign = {
 			],
 			async (values) => {
 				frappe.call({
-					method: "email_campaign_app.api.send_test_email",
+					method: "email_campaign_app.api.email_campaign.send_test_email",
 					args: {
 						email_campaign: frm.doc.name,
 						email_template: values.email_template,
@@ -188,7 +188,7 @@ const email_campaign = {
 
 	async render_schedule(frm) {
 		const { message: steps } = await frappe.call({
-			method: "email_campaign_app.api.get_schedule_view",
+			method: "email_campaign_app.api.email_campaign.get_schedule_view",
 			args: { email_campaign: frm.doc.name },
 		});
 		const head = [
@@ -240,7 +240,7 @@ const email_campaign = {
 		if (reasons.length && can_retry()) {
 			frm.add_custom_button(__("Retry failed emails"), () =>
 				frappe.call({
-					method: "email_campaign_app.api.retry_failed_emails",
+					method: "email_campaign_app.api.email_campaign.retry_failed_emails",
 					args: { email_campaign: frm.doc.name },
 					callback: () => frm.reload_doc(),
 				})

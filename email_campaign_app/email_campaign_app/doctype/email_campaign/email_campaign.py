@@ -4,10 +4,12 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import cint, get_datetime, getdate, today
+from frappe.utils import getdate, today
 
-from email_campaign_app import permissions, schedule, senders, suppression
-from email_campaign_app.sending_days import Calendar
+from email_campaign_app import permissions
+from email_campaign_app.core import schedule, statuses
+from email_campaign_app.core.sending_days import Calendar
+from email_campaign_app.sending import senders, suppression
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
 REQUIRED = ("campaign_name", "email_campaign_for", "recipient", "sender", "start_date")
@@ -92,7 +94,7 @@ class EmailCampaign(Document):
 		if not all(self.get(fieldname) for fieldname in REQUIRED):
 			return  # Frappe's mandatory check, which runs next, names what is missing
 		self.validate_locked_fields()
-		self.validate_app_fields()
+		permissions.check_app_fields_unchanged(self, APP_FIELDS)
 		self.validate_start_date()
 		self.set_end_date()
 		self.validate_recipient()
@@ -104,7 +106,7 @@ class EmailCampaign(Document):
 	def _validate_links(self):
 		"""Frappe checks that links exist before `validate` runs: whether the user may read the
 		recipient is checked first, so that its "could not find" answers nobody who may not."""
-		self.validate_recipient_is_readable()
+		permissions.check_can_read_recipient(self, RECIPIENT_DOCTYPES)
 		super()._validate_links()
 
 	def validate_locked_fields(self):
@@ -119,42 +121,6 @@ class EmailCampaign(Document):
 					),
 					title=_("Email Campaign In Progress"),
 				)
-
-	def validate_app_fields(self):
-		"""Pause and Resume alone move the schedule: no form, REST call or import writes these."""
-		before = self.get_doc_before_save()
-		for fieldname in APP_FIELDS:
-			was = normalized(self, fieldname, before.get(fieldname) if before else None)
-			if normalized(self, fieldname, self.get(fieldname)) != was:
-				frappe.throw(
-					_("{0} is set by Pause and Resume and cannot be written. Use the Pause and Resume buttons.").format(
-						_(self.meta.get_label(fieldname))
-					),
-					frappe.PermissionError,
-					title=_("Not Permitted"),
-				)
-
-	def validate_recipient_is_readable(self):
-		"""Who saves an Email Campaign must be allowed to read its recipient (the emails show the
-		recipient's data on the timeline). The same message whether the record is missing or not
-		readable, so that nobody learns which records exist."""
-		if self.flags.ignore_permissions or not (
-			self.is_new() or self.has_value_changed("recipient") or self.has_value_changed("email_campaign_for")
-		):
-			return
-		if self.email_campaign_for not in RECIPIENT_DOCTYPES or not self.recipient:
-			return  # the mandatory check and validate_recipient say what is missing
-		if not (
-			frappe.db.exists(self.email_campaign_for, self.recipient)
-			and frappe.has_permission(self.email_campaign_for, "read", self.recipient)
-		):
-			frappe.throw(
-				_("{0} {1} does not exist or you may not read it. Choose a recipient you can open.").format(
-					_(self.email_campaign_for), frappe.bold(self.recipient)
-				),
-				frappe.PermissionError,
-				title=_("Not Permitted"),
-			)
 
 	def validate_start_date(self):
 		if not (self.is_new() or self.has_value_changed("start_date")):
@@ -171,9 +137,9 @@ class EmailCampaign(Document):
 		days = [step.send_after_days for step in self.get_steps()]
 		if not days:
 			frappe.throw(
-				_("Campaign {0} has no email schedule. Add at least one Email Template to its schedule.").format(
-					frappe.bold(self.campaign_name)
-				),
+				_(
+					"Campaign {0} has no email schedule. Add at least one Email Template to its schedule."
+				).format(frappe.bold(self.campaign_name)),
 				title=_("No Email Schedule"),
 			)
 		self.end_date = schedule.end_date(getdate(self.start_date), days, self.get_calendar())
@@ -231,7 +197,9 @@ class EmailCampaign(Document):
 	def validate_not_suppressed(self, email: str):
 		"""The suppression list (an unsubscribe from this Campaign or from all, a bounce, a
 		complaint) refuses a new Email Campaign for the address, whoever creates it."""
-		if not (self.is_new() or self.has_value_changed("recipient") or self.has_value_changed("campaign_name")):
+		if not (
+			self.is_new() or self.has_value_changed("recipient") or self.has_value_changed("campaign_name")
+		):
 			return
 		if entry := suppression.reason_for(email, self.campaign_name):
 			frappe.throw(suppression.refusal(email, entry), title=_("Recipient Suppressed"))
@@ -246,22 +214,8 @@ class EmailCampaign(Document):
 			)
 
 	def validate_sender(self):
-		self.validate_sender_is_self()
+		permissions.check_sender_is_self(self)
 		senders.check_sender(self.sender)
-
-	def validate_sender_is_self(self):
-		"""A Sales User sends as themselves; managers and the app's own code (enrolment rules a
-		manager set up) may choose another sender."""
-		if self.flags.ignore_permissions or not (self.is_new() or self.has_value_changed("sender")):
-			return
-		if self.sender != frappe.session.user and not permissions.is_manager():
-			frappe.throw(
-				_("You can only send as yourself: set Sender to {0}, or ask a Sales Manager to choose another sender.").format(
-					frappe.bold(frappe.session.user)
-				),
-				frappe.PermissionError,
-				title=_("Invalid Sender"),
-			)
 
 	def validate_no_running_duplicate(self):
 		duplicate = frappe.db.exists(
@@ -270,7 +224,7 @@ class EmailCampaign(Document):
 				"campaign_name": self.campaign_name,
 				"email_campaign_for": self.email_campaign_for,
 				"recipient": self.recipient,
-				"status": ("in", (schedule.SCHEDULED, schedule.IN_PROGRESS, schedule.PAUSED)),
+				"status": ("in", statuses.RUNNING),
 				"name": ("!=", self.name or ""),
 			},
 		)
@@ -290,21 +244,14 @@ class EmailCampaign(Document):
 		(an unsubscribe, a pause, a reply; they write it directly) sets Unsubscribed, Paused or Replied."""
 		before = self.get_doc_before_save()
 		self.status = schedule.status_on(
-			getdate(self.start_date), getdate(self.end_date), getdate(today()), before.status if before else None
+			getdate(self.start_date),
+			getdate(self.end_date),
+			getdate(today()),
+			before.status if before else None,
 		)
 
 	def on_trash(self):
 		frappe.db.delete("Email Campaign Send Log", {"email_campaign": self.name})
-
-
-def normalized(doc, fieldname: str, value):
-	"""A field's value as the database holds it, whatever form a client sent it in."""
-	fieldtype = doc.meta.get_field(fieldname).fieldtype
-	if fieldtype == "Int":
-		return cint(value)
-	if not value:
-		return None
-	return getdate(value) if fieldtype == "Date" else get_datetime(value).replace(microsecond=0)
 
 
 def has_started(email_campaign) -> bool:
@@ -312,22 +259,3 @@ def has_started(email_campaign) -> bool:
 	if email_campaign.status == schedule.PAUSED:
 		return getdate(email_campaign.start_date) <= getdate(today())
 	return email_campaign.status == schedule.IN_PROGRESS
-
-
-def update_statuses():
-	"""Set every unfinished Email Campaign's status from its dates: one UPDATE per status."""
-	rows = frappe.get_all(
-		"Email Campaign",
-		filters={"status": ("not in", (schedule.COMPLETED, *schedule.KEPT_STATUSES))},
-		fields=["name", "start_date", "end_date", "status"],
-	)
-	by_status: dict[str, list[str]] = {}
-	for row in rows:
-		status = schedule.status_on(getdate(row.start_date), getdate(row.end_date), getdate(today()), row.status)
-		if status != row.status:
-			by_status.setdefault(status, []).append(row.name)
-	EmailCampaign = frappe.qb.DocType("Email Campaign")
-	for status, names in by_status.items():
-		frappe.qb.update(EmailCampaign).set(EmailCampaign.status, status).where(
-			EmailCampaign.name.isin(names)
-		).run()

@@ -5,11 +5,14 @@
 import frappe
 from frappe.utils import add_days, getdate, today
 
-from email_campaign_app import api, desk, tasks
+from email_campaign_app import tasks
+from email_campaign_app.api import email_campaign as api
+from email_campaign_app.desk import preview as desk
 from email_campaign_app.email_campaign_app.report.email_campaign_performance.email_campaign_performance import (
 	execute as performance_report,
 )
-from email_campaign_app.testing import (
+from email_campaign_app.engagement.unsubscribe import unsubscribe_address
+from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
@@ -18,7 +21,6 @@ from email_campaign_app.testing import (
 	make_lead,
 	make_template,
 )
-from email_campaign_app.unsubscribe import unsubscribe_address
 
 LEDGER = "Email Campaign Send Log"
 
@@ -143,7 +145,7 @@ class TestDesk(IntegrationTestCase):
 			performance_report({"from_date": today(), "to_date": add_days(today(), -1)})
 
 	def test_the_report_refuses_filters_it_cannot_use_with_a_clear_error_over_http(self):
-		from email_campaign_app.testing import http
+		from email_campaign_app.tests.helpers import http
 
 		path = "/api/method/frappe.desk.query_report.run"
 		# Frappe turns a report that once ran over 15 s into a prepared (background) report
@@ -180,7 +182,7 @@ class TestOpenTracking(IntegrationTestCase):
 	its Email Queue is not linked to the Communication, so Frappe's own pixel is not added."""
 
 	def setUp(self):
-		from email_campaign_app.testing import OUTBOX
+		from email_campaign_app.tests.helpers import OUTBOX
 
 		ensure_outgoing_email_account()
 		account = frappe.get_doc("Email Account", OUTBOX)
@@ -200,14 +202,16 @@ class TestOpenTracking(IntegrationTestCase):
 		from email import message_from_string, policy
 
 		queue = frappe.get_all("Email Queue", filters={"reference_name": email_campaign}, pluck="message")[0]
-		html = message_from_string(queue, policy=policy.default).get_body(preferencelist=("html",)).get_content()
+		html = (
+			message_from_string(queue, policy=policy.default).get_body(preferencelist=("html",)).get_content()
+		)
 		[src] = re.findall(r'<img src="([^"]*email_campaign_app\.api\.email_opened[^"]*)"', html)
 		return src.replace("&amp;", "&")
 
 	def test_the_pixel_marks_the_email_opened_once_and_a_forged_one_changes_nothing(self):
 		from urllib.parse import parse_qs, urlparse
 
-		from email_campaign_app.testing import http
+		from email_campaign_app.tests.helpers import http
 
 		email_campaign = make_email_campaign(make_campaign().name, make_lead().name)
 		tasks.daily()

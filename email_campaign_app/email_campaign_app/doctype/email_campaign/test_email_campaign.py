@@ -4,8 +4,8 @@
 import frappe
 from frappe.utils import add_days, getdate, today
 
-from email_campaign_app.email_campaign_app.doctype.email_campaign.email_campaign import update_statuses
-from email_campaign_app.testing import (
+from email_campaign_app.sending.planning import update_statuses
+from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	make_campaign,
 	make_contact,
@@ -154,7 +154,7 @@ class TestComputedFieldsOverREST(IntegrationTestCase):
 	"""Status, End Date and the sending flag are computed: a REST client cannot set them."""
 
 	def test_a_put_cannot_rewrite_status_end_date_or_the_sending_flag(self):
-		from email_campaign_app.testing import http
+		from email_campaign_app.tests.helpers import http
 
 		campaign = make_campaign([(make_template().name, 0), (make_template().name, 4)])
 		email_campaign = make_email_campaign(campaign.name, make_lead().name)

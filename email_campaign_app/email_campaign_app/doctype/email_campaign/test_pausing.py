@@ -8,9 +8,14 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_to_date, getdate, now_datetime, today
 
-from email_campaign_app import api, desk, pausing, planning, sending, tasks
-from email_campaign_app.email_campaign_app.doctype.email_campaign.email_campaign import update_statuses
-from email_campaign_app.testing import (
+from email_campaign_app import tasks
+from email_campaign_app.api import email_campaign as api
+from email_campaign_app.desk import figures
+from email_campaign_app.desk import preview as desk
+from email_campaign_app.sending import batch as sending
+from email_campaign_app.sending import pausing, planning
+from email_campaign_app.sending.planning import update_statuses
+from email_campaign_app.tests.helpers import (
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_email_campaign,
@@ -19,7 +24,7 @@ from email_campaign_app.testing import (
 	make_template,
 	started_days_ago,
 )
-from email_campaign_app.testing_roles import Client, ensure_user
+from email_campaign_app.tests.http import Client, ensure_user
 
 LEDGER = "Email Campaign Send Log"
 SALES_USER = "ec-pause-sales-user@example.com"
@@ -63,7 +68,9 @@ class TestPauseAndResume(FrappeTestCase):
 		"""Started `started` days ago, paused `paused` days ago (day 0 sent before the pause)."""
 		doc = started_days_ago(email_campaign.name, started)
 		started_on = add_days(today(), -started)
-		frappe.db.set_value(LEDGER, {"email_campaign": doc.name}, {"queued_on": started_on, "send_date": started_on})
+		frappe.db.set_value(
+			LEDGER, {"email_campaign": doc.name}, {"queued_on": started_on, "send_date": started_on}
+		)
 		doc.db_set("status", "In Progress")  # as it was on the day it was paused
 		pausing.pause(doc)
 		frappe.db.set_value(
@@ -129,7 +136,7 @@ class TestPauseAndResume(FrappeTestCase):
 		self.assertEqual((doc.status, doc.shifted_days, doc.paused_on), ("In Progress", 2, None))
 		self.assertEqual(getdate(doc.end_date), getdate(add_days(start, 10)))
 		self.assertEqual(
-			[row["send_date"] for row in desk.schedule_view(doc.name)],
+			[row["send_date"] for row in figures.schedule_view(doc.name)],
 			[getdate(add_days(start, day)) for day in (0, 4, 6, 10)],
 		)
 		tasks.daily()
@@ -150,7 +157,7 @@ class TestPauseAndResume(FrappeTestCase):
 		self.assertEqual(getdate(doc.end_date), getdate(add_days(today(), 2)))  # not Completed yesterday
 		self.assertEqual(getdate(doc.catch_up_until), getdate(doc.end_date))
 		self.assertEqual(
-			[row["send_date"] for row in desk.schedule_view(doc.name)],
+			[row["send_date"] for row in figures.schedule_view(doc.name)],
 			[start, start + timedelta(days=2), tomorrow, tomorrow + timedelta(days=1)],
 		)
 		update_statuses()
@@ -202,7 +209,9 @@ class TestWhoMayPause(FrappeTestCase):
 			frappe.set_user("Administrator")
 
 	def call(self, user, method, **args):
-		return Client(user).method(method, email_campaign=self.email_campaign.name, **args)
+		return Client(user).method(
+			f"email_campaign.{method}", email_campaign=self.email_campaign.name, **args
+		)
 
 	def test_another_sales_user_may_not_pause_nor_resume(self):
 		self.assertEqual(self.call(OTHER_SALES_USER, "pause_email_campaign").status_code, 403)
@@ -226,7 +235,7 @@ class TestWhoMayPause(FrappeTestCase):
 
 	def test_a_get_is_refused(self):
 		response = Client(SALES_MANAGER).get(
-			"/api/method/email_campaign_app.api.pause_email_campaign",
+			"/api/method/email_campaign_app.api.email_campaign.pause_email_campaign",
 			query={"email_campaign": self.email_campaign.name},
 		)
 		self.assertNotEqual(response.status_code, 200)

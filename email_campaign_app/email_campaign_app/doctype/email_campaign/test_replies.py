@@ -11,11 +11,13 @@ from frappe.email.receive import InboundMail
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, now_datetime, today
 
-from email_campaign_app import api, replies, tasks
+from email_campaign_app import tasks
+from email_campaign_app.api import email_campaign as api
 from email_campaign_app.email_campaign_app.report.email_campaign_performance.email_campaign_performance import (
 	execute as performance_report,
 )
-from email_campaign_app.testing import (
+from email_campaign_app.engagement import replies
+from email_campaign_app.tests.helpers import (
 	ensure_outgoing_email_account,
 	make_campaign,
 	make_contact,
@@ -34,7 +36,12 @@ def ensure_incoming_email_account(name=INBOX, email_id="admin@example.com"):
 	"""An Email Account whose mailbox is `email_id` (the campaigns' sender, Administrator)."""
 	if not frappe.db.exists("Email Account", name):
 		frappe.get_doc(
-			{"doctype": "Email Account", "email_account_name": name, "email_id": email_id, "enable_incoming": 0}
+			{
+				"doctype": "Email Account",
+				"email_account_name": name,
+				"email_id": email_id,
+				"enable_incoming": 0,
+			}
 		).insert(ignore_permissions=True)
 	return frappe.get_doc("Email Account", name)
 
@@ -43,7 +50,18 @@ def ledger_rows(email_campaign, **filters):
 	return frappe.get_all(
 		LEDGER,
 		filters={"email_campaign": email_campaign, **filters},
-		fields=["name", "recipient_email", "send_after_days", "email_template", "status", "email_queue", "communication", "replied_on", "reply_communication", "error"],
+		fields=[
+			"name",
+			"recipient_email",
+			"send_after_days",
+			"email_template",
+			"status",
+			"email_queue",
+			"communication",
+			"replied_on",
+			"reply_communication",
+			"error",
+		],
 		order_by="send_after_days asc, recipient_email asc",
 	)
 
@@ -53,7 +71,9 @@ def mark_sent(email_campaign):
 	frappe.db.set_value("Email Queue", {"name": ("in", queued), "status": "Not Sent"}, "status", "Sent")
 
 
-def raw_reply(sender, to="admin@example.com", in_reply_to=None, subject="Re: Hello", body="Yes, call me tomorrow."):
+def raw_reply(
+	sender, to="admin@example.com", in_reply_to=None, subject="Re: Hello", body="Yes, call me tomorrow."
+):
 	"""A reply as a mail client writes it: threading headers name the email it answers."""
 	headers = [
 		f"From: {sender}",
@@ -107,16 +127,26 @@ class TestStopOnReply(FrappeTestCase):
 		email_campaign = self.start(lead.name)
 		[sent] = ledger_rows(email_campaign.name)
 
-		reply = receive(raw_reply(f"Ada Lovelace <{lead.email_id}>", in_reply_to=message_id_of(sent.email_queue)))
+		reply = receive(
+			raw_reply(f"Ada Lovelace <{lead.email_id}>", in_reply_to=message_id_of(sent.email_queue))
+		)
 
-		self.assertEqual((reply.reference_doctype, reply.reference_name), ("Email Campaign", email_campaign.name))
+		self.assertEqual(
+			(reply.reference_doctype, reply.reference_name), ("Email Campaign", email_campaign.name)
+		)
 		self.assertEqual(reply.in_reply_to, sent.communication)
-		self.assertIn(("Lead", lead.name), [(link.link_doctype, link.link_name) for link in reply.timeline_links])
+		self.assertIn(
+			("Lead", lead.name), [(link.link_doctype, link.link_name) for link in reply.timeline_links]
+		)
 		self.assertEqual(status_of(email_campaign.name), "Replied")
 		[row] = ledger_rows(email_campaign.name)
 		self.assertEqual(row.reply_communication, reply.name)
 		self.assertTrue(row.replied_on)
-		self.assertTrue(frappe.db.exists("Comment", {"reference_name": email_campaign.name, "content": ("like", "%replied on%stops%")}))
+		self.assertTrue(
+			frappe.db.exists(
+				"Comment", {"reference_name": email_campaign.name, "content": ("like", "%replied on%stops%")}
+			)
+		)
 
 		self.days_later(3)
 		self.assertEqual(len(ledger_rows(email_campaign.name)), 1)
@@ -170,7 +200,11 @@ class TestStopOnReply(FrappeTestCase):
 		receive(raw_reply(replying, in_reply_to=message_id_of(sent[replying].email_queue)))
 
 		self.assertEqual(status_of(email_campaign.name), "In Progress")
-		self.assertFalse(frappe.db.get_value("Email Group Member", {"email_group": group.name, "email": replying}, "unsubscribed"))
+		self.assertFalse(
+			frappe.db.get_value(
+				"Email Group Member", {"email_group": group.name, "email": replying}, "unsubscribed"
+			)
+		)
 		self.days_later(3)
 		day3 = [row.recipient_email for row in ledger_rows(email_campaign.name, send_after_days=3)]
 		self.assertEqual(sorted(day3), sorted(others))
@@ -178,7 +212,9 @@ class TestStopOnReply(FrappeTestCase):
 	def test_a_reply_to_another_campaigns_email_stops_only_that_one(self):
 		lead = make_lead()
 		running = self.start(lead.name)
-		other = self.start(lead.name, campaign=make_campaign([(make_template().name, 0), (make_template().name, 3)]))
+		other = self.start(
+			lead.name, campaign=make_campaign([(make_template().name, 0), (make_template().name, 3)])
+		)
 		[other_email] = ledger_rows(other.name)
 
 		receive(raw_reply(lead.email_id, in_reply_to=message_id_of(other_email.email_queue)))
@@ -212,5 +248,10 @@ class TestStopOnReply(FrappeTestCase):
 		with patch.object(replies, "find_replies", side_effect=RuntimeError("boom")):
 			reply = receive(raw_reply(lead.email_id, subject="Still there?"))
 		self.assertTrue(frappe.db.exists("Communication", reply.name))
-		self.assertTrue(frappe.db.exists("Error Log", {"reference_doctype": "Communication", "reference_name": reply.name}) or frappe.db.exists("Error Log", {"error": ("like", "%boom%")}))
+		self.assertTrue(
+			frappe.db.exists(
+				"Error Log", {"reference_doctype": "Communication", "reference_name": reply.name}
+			)
+			or frappe.db.exists("Error Log", {"error": ("like", "%boom%")})
+		)
 		self.assertEqual(status_of(email_campaign.name), "In Progress")

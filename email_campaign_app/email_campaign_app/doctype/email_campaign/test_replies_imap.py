@@ -19,8 +19,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, now_datetime, today
 
 from email_campaign_app import tasks
-from email_campaign_app.smtp_sink import SMTPSink
-from email_campaign_app.testing import (
+from email_campaign_app.tests.helpers import (
 	bounce_sample,
 	ensure_outgoing_email_account,
 	make_campaign,
@@ -30,10 +29,13 @@ from email_campaign_app.testing import (
 	make_template,
 	run_worker,
 )
+from email_campaign_app.tests.smtp_sink import SMTPSink
 
 LEDGER = "Email Campaign Send Log"
 ACCOUNT = "Email Campaign Test IMAP Inbox"
-IMAP = {key: os.environ.get(f"EMAIL_CAMPAIGN_IMAP_{key.upper()}") for key in ("host", "port", "user", "password")}
+IMAP = {
+	key: os.environ.get(f"EMAIL_CAMPAIGN_IMAP_{key.upper()}") for key in ("host", "port", "user", "password")
+}
 
 
 def say(line):
@@ -55,7 +57,13 @@ class TestReplyThroughIMAP(FrappeTestCase):
 		"""The campaigns' sender: a user whose mailbox is the IMAP account."""
 		if not frappe.db.exists("User", address):
 			frappe.get_doc(
-				{"doctype": "User", "email": address, "first_name": "Replies", "send_welcome_email": 0, "roles": [{"role": "Sales Manager"}]}
+				{
+					"doctype": "User",
+					"email": address,
+					"first_name": "Replies",
+					"send_welcome_email": 0,
+					"roles": [{"role": "Sales Manager"}],
+				}
 			).insert(ignore_permissions=True)
 		return address
 
@@ -81,7 +89,9 @@ class TestReplyThroughIMAP(FrappeTestCase):
 
 	def send_first_email(self, sink, lead):
 		"""The daily job queues day 0; a real worker flushes it to the SMTP server."""
-		campaign = make_campaign([(make_template(subject="Hello {{ doc.first_name }}").name, 0), (make_template().name, 2)])
+		campaign = make_campaign(
+			[(make_template(subject="Hello {{ doc.first_name }}").name, 0), (make_template().name, 2)]
+		)
 		email_campaign = make_email_campaign(campaign.name, lead.name, sender=self.sender)
 		tasks.daily()
 		email_queue = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "email_queue")
@@ -89,7 +99,9 @@ class TestReplyThroughIMAP(FrappeTestCase):
 		frappe.enqueue("frappe.email.queue.flush", queue="short")
 		run_worker("short")
 		[sent] = [m for m in sink.messages if m.recipients == (lead.email_id,)]
-		return email_campaign, email.message_from_bytes(sent.data, policy=email.policy.default)  # headers unfolded
+		return email_campaign, email.message_from_bytes(
+			sent.data, policy=email.policy.default
+		)  # headers unfolded
 
 	def append_to_mailbox(self, raw: bytes):
 		imap = imaplib.IMAP4(IMAP["host"], int(IMAP["port"]))
@@ -119,19 +131,29 @@ class TestReplyThroughIMAP(FrappeTestCase):
 			ensure_outgoing_email_account(sink.port)
 			self.addCleanup(ensure_outgoing_email_account)
 			email_campaign, original = self.send_first_email(sink, lead)
-		say(f"sent {original['Message-Id']} from {original['From']} to {original['To']}: {original['Subject']!r}")
+		say(
+			f"sent {original['Message-Id']} from {original['From']} to {original['To']}: {original['Subject']!r}"
+		)
 
 		reply = self.reply_in_mailbox(original, lead)
 		pull_from_email_account(ACCOUNT)  # the job Frappe's scheduler runs for each incoming account
 		frappe.db.rollback()
 
 		received = frappe.get_doc("Communication", {"message_id": reply["Message-ID"].strip("<>")})
-		sent_communication = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "communication")
-		say(f"pulled {received.name}: in_reply_to={received.in_reply_to} reference={received.reference_doctype} {received.reference_name}")
+		sent_communication = frappe.db.get_value(
+			LEDGER, {"email_campaign": email_campaign.name}, "communication"
+		)
+		say(
+			f"pulled {received.name}: in_reply_to={received.in_reply_to} reference={received.reference_doctype} {received.reference_name}"
+		)
 		self.assertEqual(received.sent_or_received, "Received")
 		self.assertEqual(received.in_reply_to, sent_communication)
-		self.assertEqual((received.reference_doctype, received.reference_name), ("Email Campaign", email_campaign.name))
-		self.assertIn(("Lead", lead.name), [(link.link_doctype, link.link_name) for link in received.timeline_links])
+		self.assertEqual(
+			(received.reference_doctype, received.reference_name), ("Email Campaign", email_campaign.name)
+		)
+		self.assertIn(
+			("Lead", lead.name), [(link.link_doctype, link.link_name) for link in received.timeline_links]
+		)
 
 		status = frappe.db.get_value("Email Campaign", email_campaign.name, "status")
 		say(f"Email Campaign {email_campaign.name}: {status}")
@@ -148,17 +170,33 @@ class TestReplyThroughIMAP(FrappeTestCase):
 			self.addCleanup(ensure_outgoing_email_account)
 			email_campaign, original = self.send_first_email(sink, lead)
 		# the recipient's server accepted it, then bounced it to the sender's mailbox
-		self.append_to_mailbox(bounce_sample("postfix_hard.eml", lead.email_id, original["Message-Id"], sender=IMAP["user"]))
+		self.append_to_mailbox(
+			bounce_sample("postfix_hard.eml", lead.email_id, original["Message-Id"], sender=IMAP["user"])
+		)
 		pull_from_email_account(ACCOUNT)
 		frappe.db.rollback()
 
-		row = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, ["status", "bounce", "bounce_status"], as_dict=True)
+		row = frappe.db.get_value(
+			LEDGER,
+			{"email_campaign": email_campaign.name},
+			["status", "bounce", "bounce_status"],
+			as_dict=True,
+		)
 		say(f"ledger row: {row}")
 		self.assertEqual((row.status, row.bounce, row.bounce_status), ("Bounced", "Hard", "5.1.1"))
-		self.assertEqual(frappe.db.get_value("Email Campaign Suppression", lead.email_id.lower(), "reason"), "Hard Bounce")
-		self.assertEqual(frappe.db.get_value("Email Campaign", email_campaign.name, "status"), "In Progress")  # not a reply
+		self.assertEqual(
+			frappe.db.get_value("Email Campaign Suppression", lead.email_id.lower(), "reason"), "Hard Bounce"
+		)
+		self.assertEqual(
+			frappe.db.get_value("Email Campaign", email_campaign.name, "status"), "In Progress"
+		)  # not a reply
 		with self.freeze_time(f"{add_days(today(), 2)} 00:30:00"):
 			tasks.daily()
-		day2 = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name, "send_after_days": 2}, ["status", "email_queue"], as_dict=True)
+		day2 = frappe.db.get_value(
+			LEDGER,
+			{"email_campaign": email_campaign.name, "send_after_days": 2},
+			["status", "email_queue"],
+			as_dict=True,
+		)
 		self.assertEqual((day2.status, day2.email_queue), ("Skipped", None))
 		say("two days later the day-2 email is skipped: the address is suppressed")

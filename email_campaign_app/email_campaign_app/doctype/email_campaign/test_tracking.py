@@ -9,11 +9,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from email_campaign_app import api, desk, tasks
+from email_campaign_app import tasks
+from email_campaign_app.api import email_campaign as api
+from email_campaign_app.desk import preview as desk
 from email_campaign_app.email_campaign_app.report.email_campaign_performance.email_campaign_performance import (
 	execute as performance_report,
 )
-from email_campaign_app.testing import (
+from email_campaign_app.tests.helpers import (
 	ensure_outgoing_email_account,
 	http,
 	make_campaign,
@@ -37,7 +39,9 @@ def sent_html(row) -> str:
 	from email import message_from_string, policy
 
 	message = frappe.db.get_value("Email Queue", row.email_queue, "message")
-	return message_from_string(message, policy=policy.default).get_body(preferencelist=("html",)).get_content()
+	return (
+		message_from_string(message, policy=policy.default).get_body(preferencelist=("html",)).get_content()
+	)
 
 
 def path_of(url):
@@ -55,7 +59,11 @@ class TestClickTracking(FrappeTestCase):
 	def send_first_email(self, lead=None):
 		email_campaign = make_email_campaign(self.campaign.name, (lead or make_lead()).name)
 		tasks.daily()
-		row = frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name}, fields=["name", "communication", "email_queue"])[0]
+		row = frappe.get_all(
+			LEDGER,
+			filters={"email_campaign": email_campaign.name},
+			fields=["name", "communication", "email_queue"],
+		)[0]
 		return email_campaign, row
 
 	def clicks_of(self, ledger_row):
@@ -71,7 +79,13 @@ class TestClickTracking(FrappeTestCase):
 		self.assertNotIn(f'href="{html.escape(OFFER)}"', content)
 		self.assertRegex(content, r'href="[^"]*email_campaign_app\.api\.unsubscribe\?')
 		self.assertNotIn("email_campaign_app.api.click", content.split("email-campaign-footer", 1)[1])
-		self.assertIn("email_campaign_app.api.click", frappe.db.get_value("Email Queue", row.email_queue, "message").replace("=\r\n", "").replace("=\n", "").replace("=3D", "="))
+		self.assertIn(
+			"email_campaign_app.api.click",
+			frappe.db.get_value("Email Queue", row.email_queue, "message")
+			.replace("=\r\n", "")
+			.replace("=\n", "")
+			.replace("=3D", "="),
+		)
 
 	def test_a_click_redirects_and_is_counted_on_the_ledger_row_first_click_kept(self):
 		email_campaign, row = self.send_first_email()
@@ -86,7 +100,9 @@ class TestClickTracking(FrappeTestCase):
 
 		again = http("GET", path_of(link), user=None)
 		self.assertEqual(again.status_code, 302)
-		self.assertEqual(self.clicks_of(row.name), frappe._dict(clicks=2, first_clicked_on=clicked.first_clicked_on))
+		self.assertEqual(
+			self.clicks_of(row.name), frappe._dict(clicks=2, first_clicked_on=clicked.first_clicked_on)
+		)
 
 		day0, day2 = api.get_schedule_view(email_campaign.name)
 		self.assertEqual((day0["clicked"], day0["clicks"], day2["clicked"]), (1, 2, 0))

@@ -9,8 +9,10 @@ import frappe
 from frappe.tests.test_api import make_request
 from frappe.utils import add_days, get_test_client, today
 
-from email_campaign_app import api, links, tasks
-from email_campaign_app.testing import (
+from email_campaign_app import tasks
+from email_campaign_app.api import guest as api
+from email_campaign_app.sending import email_links as links
+from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,

@@ -5,7 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from email_campaign_app import schedule
+from email_campaign_app.core import schedule
 
 
 class EmailCampaignSendLog(Document):
@@ -73,3 +73,9 @@ class EmailCampaignSendLog(Document):
 	def autoname(self):
 		step = schedule.Step(self.email_template, self.send_after_days)
 		self.name = schedule.send_key(self.email_campaign, step, self.recipient_email)
+
+
+def on_doctype_update():
+	"""The ledger sync scans the Queued rows at every scheduler tick, joined to their Email
+	Queue: an index for it (Frappe's Email Queue declares its own the same way)."""
+	frappe.db.add_index("Email Campaign Send Log", ["status", "email_queue"])

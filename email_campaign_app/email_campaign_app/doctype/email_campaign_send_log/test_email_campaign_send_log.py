@@ -8,9 +8,12 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import add_days, add_to_date, get_datetime, getdate, now_datetime, today
 
-from email_campaign_app import delivery, links, planning, rendering, sending, tasks
-from email_campaign_app.api import send_due_emails_now
-from email_campaign_app.testing import (
+from email_campaign_app import tasks
+from email_campaign_app.api.email_campaign import send_due_emails_now
+from email_campaign_app.sending import batch as sending
+from email_campaign_app.sending import composing, delivery, planning, rendering
+from email_campaign_app.sending import email_links as links
+from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_campaign,
@@ -29,7 +32,16 @@ def ledger_rows(email_campaign, **filters):
 	return frappe.get_all(
 		LEDGER,
 		filters={"email_campaign": email_campaign, **filters},
-		fields=["name", "status", "recipient_email", "email_template", "send_after_days", "communication", "email_queue", "error"],
+		fields=[
+			"name",
+			"status",
+			"recipient_email",
+			"email_template",
+			"send_after_days",
+			"communication",
+			"email_queue",
+			"error",
+		],
 		order_by="send_after_days asc, recipient_email asc",
 	)
 
@@ -38,7 +50,16 @@ def queues_of(email_campaign):
 	return frappe.get_all(
 		"Email Queue",
 		filters={"reference_doctype": "Email Campaign", "reference_name": email_campaign},
-		fields=["name", "sender", "message", "message_id", "communication", "send_after", "status", "priority"],
+		fields=[
+			"name",
+			"sender",
+			"message",
+			"message_id",
+			"communication",
+			"send_after",
+			"status",
+			"priority",
+		],
 		order_by="creation asc",
 	)
 
@@ -52,7 +73,10 @@ class TestDailySending(IntegrationTestCase):
 		ensure_outgoing_email_account()
 
 	def test_a_lead_gets_its_email_as_a_linked_communication_through_the_email_queue(self):
-		template = make_template(subject="Hello {{ doc.first_name }}", response="<p>Dear {{ doc.first_name }} of {{ doc.company_name }}</p>")
+		template = make_template(
+			subject="Hello {{ doc.first_name }}",
+			response="<p>Dear {{ doc.first_name }} of {{ doc.company_name }}</p>",
+		)
 		lead = make_lead(first_name="Ada", company_name="Engines")
 		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, lead.name)
 
@@ -61,12 +85,17 @@ class TestDailySending(IntegrationTestCase):
 		[row] = ledger_rows(email_campaign.name)
 		self.assertEqual((row.status, row.recipient_email), ("Queued", lead.email_id))
 		communication = frappe.get_doc("Communication", row.communication)
-		self.assertEqual((communication.reference_doctype, communication.reference_name), ("Email Campaign", email_campaign.name))
+		self.assertEqual(
+			(communication.reference_doctype, communication.reference_name),
+			("Email Campaign", email_campaign.name),
+		)
 		self.assertEqual(communication.email_template, template.name)
 		self.assertEqual(communication.subject, "Hello Ada")
 		self.assertIn("admin@example.com", communication.sender)
 		self.assertEqual(communication.recipients, lead.email_id)
-		self.assertIn(("Lead", lead.name), [(l.link_doctype, l.link_name) for l in communication.timeline_links])
+		self.assertIn(
+			("Lead", lead.name), [(l.link_doctype, l.link_name) for l in communication.timeline_links]
+		)
 
 		[queue] = queues_of(email_campaign.name)
 		self.assertEqual(queue.name, row.email_queue)
@@ -90,11 +119,17 @@ class TestDailySending(IntegrationTestCase):
 	def test_contact_fields_render_in_the_template(self):
 		template = make_template(subject="Hi {{ doc.first_name }} {{ doc.last_name }}")
 		contact = make_contact(first_name="Grace")
-		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, contact.name, "Contact")
+		email_campaign = make_email_campaign(
+			make_campaign([(template.name, 0)]).name, contact.name, "Contact"
+		)
 		tasks.daily()
 		[row] = ledger_rows(email_campaign.name)
-		self.assertEqual(frappe.db.get_value("Communication", row.communication, "subject"), "Hi Grace Hopper")
-		links = frappe.get_all("Communication Link", filters={"parent": row.communication}, fields=["link_doctype", "link_name"])
+		self.assertEqual(
+			frappe.db.get_value("Communication", row.communication, "subject"), "Hi Grace Hopper"
+		)
+		links = frappe.get_all(
+			"Communication Link", filters={"parent": row.communication}, fields=["link_doctype", "link_name"]
+		)
 		self.assertIn({"link_doctype": "Contact", "link_name": contact.name}, [dict(l) for l in links])
 
 	def test_values_from_doc_cannot_inject_html(self):
@@ -112,16 +147,22 @@ class TestDailySending(IntegrationTestCase):
 		bare = f"{frappe.generate_hash(length=8)}@example.com"
 		gone = f"{frappe.generate_hash(length=8)}@example.com"
 		group = make_email_group([contact.email_id, lead.email_id, bare, gone], unsubscribed=[gone])
-		email_campaign = make_email_campaign(make_campaign([(template.name, 0)]).name, group.name, "Email Group")
+		email_campaign = make_email_campaign(
+			make_campaign([(template.name, 0)]).name, group.name, "Email Group"
+		)
 
 		tasks.daily()
 
 		rows = ledger_rows(email_campaign.name)
-		self.assertEqual(sorted(r.recipient_email for r in rows), sorted([contact.email_id, lead.email_id, bare]))
+		self.assertEqual(
+			sorted(r.recipient_email for r in rows), sorted([contact.email_id, lead.email_id, bare])
+		)
 		subjects = {
 			r.recipient_email: frappe.db.get_value("Communication", r.communication, "subject") for r in rows
 		}
-		self.assertEqual(subjects, {contact.email_id: "Hi Grace", lead.email_id: "Hi Ada", bare: f"Hi {bare}"})
+		self.assertEqual(
+			subjects, {contact.email_id: "Hi Grace", lead.email_id: "Hi Ada", bare: f"Hi {bare}"}
+		)
 		for queue in queues_of(email_campaign.name):
 			self.assertEqual(len(recipients_of(queue.name)), 1)
 
@@ -137,7 +178,10 @@ class TestDailySending(IntegrationTestCase):
 		[queue] = queues_of(email_campaign.name)
 		# overdue: leaves at once, with the batch's delivery job (Frappe's flush after its window)
 		self.assertIsNone(frappe.db.get_value("Communication", rows[0].communication, "send_after"))
-		self.assertLessEqual(get_datetime(queue.send_after), add_to_date(now_datetime(), minutes=delivery.DELIVERY_WINDOW_MINUTES))
+		self.assertLessEqual(
+			get_datetime(queue.send_after),
+			add_to_date(now_datetime(), minutes=delivery.DELIVERY_WINDOW_MINUTES),
+		)
 
 		for day in (1, 2, 3):
 			with self.freeze_time(f"{add_days(today(), day)} 00:30:00"):
@@ -156,7 +200,7 @@ class TestDailySending(IntegrationTestCase):
 		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(5)]
 		group = make_email_group(members)
 		email_campaign = make_email_campaign(make_campaign().name, group.name, "Email Group")
-		real_compose = sending.compose_email
+		real_compose = composing.compose_email
 		calls = []
 
 		def dies_on_third(send, context):
@@ -165,7 +209,7 @@ class TestDailySending(IntegrationTestCase):
 				raise SystemExit("worker killed")
 			return real_compose(send, context)
 
-		with patch("email_campaign_app.sending.compose_email", side_effect=dies_on_third):
+		with patch("email_campaign_app.sending.composing.compose_email", side_effect=dies_on_third):
 			with self.assertRaises(SystemExit):
 				tasks.daily()
 		frappe.db.rollback()  # what the database does to a dead worker's open transaction
@@ -181,7 +225,9 @@ class TestDailySending(IntegrationTestCase):
 	def test_a_broken_template_is_logged_and_does_not_stop_the_others(self):
 		broken = make_template()
 		bad = make_email_campaign(make_campaign([(broken.name, 0)]).name, make_lead().name)
-		frappe.db.set_value("Email Template", broken.name, "response", "{{ doc.first_name(")  # an older record
+		frappe.db.set_value(
+			"Email Template", broken.name, "response", "{{ doc.first_name("
+		)  # an older record
 		frappe.clear_document_cache("Email Template", broken.name)
 		good = make_email_campaign(make_campaign().name, make_lead().name)
 
@@ -191,8 +237,19 @@ class TestDailySending(IntegrationTestCase):
 		self.assertEqual(row.status, "Error")
 		self.assertTrue(row.error)
 		self.assertFalse(queues_of(bad.name))
-		self.assertTrue(frappe.db.exists("Error Log", {"reference_doctype": "Email Campaign", "reference_name": bad.name}))
-		self.assertTrue(frappe.db.exists("Comment", {"reference_doctype": "Email Campaign", "reference_name": bad.name, "comment_type": "Comment"}))
+		self.assertTrue(
+			frappe.db.exists("Error Log", {"reference_doctype": "Email Campaign", "reference_name": bad.name})
+		)
+		self.assertTrue(
+			frappe.db.exists(
+				"Comment",
+				{
+					"reference_doctype": "Email Campaign",
+					"reference_name": bad.name,
+					"comment_type": "Comment",
+				},
+			)
+		)
 		self.assertEqual([r.status for r in ledger_rows(good.name)], ["Queued"])
 
 		frappe.db.set_value("Email Template", broken.name, "response", "<p>Fixed {{ doc.first_name }}</p>")
@@ -204,7 +261,12 @@ class TestDailySending(IntegrationTestCase):
 
 	def test_a_disabled_sender_is_an_error_until_enabled_again(self):
 		user = frappe.get_doc(
-			{"doctype": "User", "email": f"{frappe.generate_hash(length=8)}@example.com", "first_name": "Sender", "roles": [{"role": "Sales User"}]}
+			{
+				"doctype": "User",
+				"email": f"{frappe.generate_hash(length=8)}@example.com",
+				"first_name": "Sender",
+				"roles": [{"role": "Sales User"}],
+			}
 		).insert(ignore_permissions=True)
 		email_campaign = make_email_campaign(make_campaign().name, make_lead().name, sender=user.name)
 		frappe.db.set_value("User", user.name, "enabled", 0)
@@ -225,12 +287,20 @@ class TestDailySending(IntegrationTestCase):
 		self.assertFalse(ledger_rows(broken.name))
 		comments = frappe.get_all(
 			"Comment",
-			filters={"reference_doctype": "Email Campaign", "reference_name": broken.name, "comment_type": "Comment"},
+			filters={
+				"reference_doctype": "Email Campaign",
+				"reference_name": broken.name,
+				"comment_type": "Comment",
+			},
 			pluck="content",
 		)
 		self.assertEqual(len(comments), 1)
 		self.assertIn("has no email address", comments[0])
-		self.assertTrue(frappe.db.exists("Error Log", {"reference_doctype": "Email Campaign", "reference_name": broken.name}))
+		self.assertTrue(
+			frappe.db.exists(
+				"Error Log", {"reference_doctype": "Email Campaign", "reference_name": broken.name}
+			)
+		)
 		self.assertEqual([r.status for r in ledger_rows(good.name)], ["Queued"])
 
 		frappe.db.set_value("Lead", lead.name, "email_id", f"{frappe.generate_hash(length=8)}@example.com")
@@ -263,7 +333,9 @@ class TestDailySending(IntegrationTestCase):
 
 	def test_two_workers_sending_the_same_batch_at_once_send_each_email_once(self):
 		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(6)]
-		email_campaign = make_email_campaign(make_campaign().name, make_email_group(members).name, "Email Group")
+		email_campaign = make_email_campaign(
+			make_campaign().name, make_email_group(members).name, "Email Group"
+		)
 		sends = [sending.as_job_arg(send) for send in planning.plan_due_emails([email_campaign.name]).sends]
 		self.assertEqual(len(sends), 6)
 		frappe.db.commit()
@@ -305,7 +377,7 @@ class TestFailuresEnd(IntegrationTestCase):
 		return frappe.db.get_value(LEDGER, filters, ["status", "attempts", "error"], as_dict=True)
 
 	def test_an_email_that_keeps_failing_is_tried_three_runs_then_never_again_unless_retried(self):
-		from email_campaign_app import api
+		from email_campaign_app.api import email_campaign as api
 
 		broken = make_template()
 		email_campaign = make_email_campaign(make_campaign([(broken.name, 0)]).name, make_lead().name)
@@ -335,12 +407,14 @@ class TestFailuresEnd(IntegrationTestCase):
 		self.assertIn("Fixed", queues_of(email_campaign.name)[0].message)
 
 	def test_a_permanent_smtp_refusal_fails_at_once_and_a_passing_one_is_retried(self):
-		from email_campaign_app.smtp_sink import SMTPSink
-		from email_campaign_app.testing import make_due_now, run_worker
+		from email_campaign_app.tests.helpers import make_due_now, run_worker
+		from email_campaign_app.tests.smtp_sink import SMTPSink
 
 		ok, dead, busy = (f"{frappe.generate_hash(length=8)}@example.com" for _ in range(3))
 		replies = {dead: "550 5.1.1 No such user", busy: "451 4.3.0 Try again later"}
-		email_campaign = make_email_campaign(make_campaign().name, make_email_group([ok, dead, busy]).name, "Email Group")
+		email_campaign = make_email_campaign(
+			make_campaign().name, make_email_group([ok, dead, busy]).name, "Email Group"
+		)
 		with SMTPSink(refuse=replies.get) as sink:
 			ensure_outgoing_email_account(sink.port)
 			self.addCleanup(ensure_outgoing_email_account)
@@ -356,9 +430,15 @@ class TestFailuresEnd(IntegrationTestCase):
 			refused = [address for address, _reply in sink.refused]
 
 		self.assertEqual(self.row(email_campaign.name, ok).status, "Sent")
-		self.assertEqual(dict(self.row(email_campaign.name, dead)), {"status": "Failed", "attempts": 1, "error": "SMTP 550 5.1.1 No such user"})
+		self.assertEqual(
+			dict(self.row(email_campaign.name, dead)),
+			{"status": "Failed", "attempts": 1, "error": "SMTP 550 5.1.1 No such user"},
+		)
 		self.assertEqual(refused.count(dead), 1)  # never tried again: its Email Queue was cancelled
-		self.assertEqual(dict(self.row(email_campaign.name, busy)), {"status": "Error", "attempts": 1, "error": "SMTP 451 4.3.0 Try again later"})
+		self.assertEqual(
+			dict(self.row(email_campaign.name, busy)),
+			{"status": "Error", "attempts": 1, "error": "SMTP 451 4.3.0 Try again later"},
+		)
 		self.assertEqual(refused.count(busy), 4)
 
 		with self.freeze_time(f"{add_days(today(), 1)} 10:00:00"):
@@ -382,23 +462,34 @@ class TestStepEmailBuiltOnce(IntegrationTestCase):
 		ensure_outgoing_email_account()
 
 	def emails_for(self, response):
-		from email_campaign_app import messages
+		from email_campaign_app.sending import step_email as messages
 
 		# HTML mode: the Text Editor's sanitizer would itself move a loop out of a table
-		template = make_template(subject="Hi {{ doc.first_name }}", response="", use_html=1, response_html=response)
+		template = make_template(
+			subject="Hi {{ doc.first_name }}", response="", use_html=1, response_html=response
+		)
 		step = messages.StepMessage(template.name, "Administrator <admin@example.com>")
 		doc = frappe._dict(first_name="Ada", city="Paris <b>", rows=["x", "y"])
 		fast = step.for_recipient(doc, "https://example.com/unsubscribe?t=1")
-		slow = step.built_for(fast.subject, fast.subject, rendering.escaped(doc), "https://example.com/unsubscribe?t=1", fast.message_id, "", lambda html: html)
+		slow = step.built_for(
+			fast.subject,
+			fast.subject,
+			rendering.escaped(doc),
+			"https://example.com/unsubscribe?t=1",
+			fast.message_id,
+			"",
+			lambda html: html,
+		)
 		return step, fast, slow
 
 	def test_the_step_email_built_once_says_what_the_one_built_per_recipient_says(self):
 		step, fast, slow = self.emails_for(
-			'<h2>Hello {{ doc.first_name }}</h2><p>{% if doc.city %}From {{ doc.city }}{% endif %}</p>'
+			"<h2>Hello {{ doc.first_name }}</h2><p>{% if doc.city %}From {{ doc.city }}{% endif %}</p>"
 			"<table>{% for row in doc.rows %}<tr><td>{{ row }}</td></tr>{% endfor %}</table>"
 		)
 		self.assertTrue(step.built_once)
 		self.assertEqual(fast.subject, "Hi Ada")
+
 		def visible(message):  # the <title> aside: the step's email is titled with the template's name
 			import re
 
@@ -411,7 +502,9 @@ class TestStepEmailBuiltOnce(IntegrationTestCase):
 		self.assertIn('style="', fast.body)  # the template's own HTML is CSS-inlined too
 
 	def test_a_template_the_html_parser_would_reorder_is_built_per_recipient(self):
-		step, fast, _slow = self.emails_for("<p>one<p>Hello {{ doc.first_name }}{% for row in doc.rows %}<b>{{ row }}</b>{% endfor %}")
+		step, fast, _slow = self.emails_for(
+			"<p>one<p>Hello {{ doc.first_name }}{% for row in doc.rows %}<b>{{ row }}</b>{% endfor %}"
+		)
 		self.assertFalse(step.built_once)
 		self.assertIn("Hello Ada", html_part(fast.message))
 		self.assertIn("<b>x</b><b>y</b>", html_part(fast.message))

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import validate_email_address
 
-from email_campaign_app import suppression
+from email_campaign_app.sending import suppression
 
 
 class EmailCampaignSuppression(Document):
@@ -33,10 +33,17 @@ class EmailCampaignSuppression(Document):
 	def validate(self):
 		self.email = suppression.normalized(self.email)
 		if not validate_email_address(self.email):
-			frappe.throw(_("{0} is not a valid email address.").format(frappe.bold(self.email)), title=_("Invalid Email"))
-		if self.is_new() and frappe.db.exists(self.doctype, suppression.entry_name(self.email, self.campaign)):
 			frappe.throw(
-				_("{0} is already on the suppression list.").format(frappe.bold(suppression.entry_name(self.email, self.campaign))),
+				_("{0} is not a valid email address.").format(frappe.bold(self.email)),
+				title=_("Invalid Email"),
+			)
+		if self.is_new() and frappe.db.exists(
+			self.doctype, suppression.entry_name(self.email, self.campaign)
+		):
+			frappe.throw(
+				_("{0} is already on the suppression list.").format(
+					frappe.bold(suppression.entry_name(self.email, self.campaign))
+				),
 				frappe.DuplicateEntryError,
 				title=_("Already Suppressed"),
 			)

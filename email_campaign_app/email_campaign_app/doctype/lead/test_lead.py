@@ -3,7 +3,7 @@
 
 import frappe
 
-from email_campaign_app.testing import IntegrationTestCase, make_lead
+from email_campaign_app.tests.helpers import IntegrationTestCase, make_lead
 
 
 class TestLead(IntegrationTestCase):

@@ -7,8 +7,7 @@ import frappe
 from frappe import _
 from frappe.utils import escape_html
 
-from email_campaign_app.desk import date_filter, step_counts
-
+from email_campaign_app.desk.figures import date_filter, step_counts
 
 REPORT = "Email Campaign Performance"
 

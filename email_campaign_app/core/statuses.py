@@ -1,0 +1,23 @@
+"""The statuses of the app's records, named once. This module never imports frappe."""
+
+# Email Campaign
+SCHEDULED = "Scheduled"
+IN_PROGRESS = "In Progress"
+COMPLETED = "Completed"
+UNSUBSCRIBED = "Unsubscribed"
+PAUSED = "Paused"
+REPLIED = "Replied"
+# set by an action, never by the dates: the computed statuses never overwrite them
+KEPT_STATUSES = (UNSUBSCRIBED, PAUSED, REPLIED)
+# not finished: a recipient has one such Email Campaign of a Campaign at a time
+RUNNING = (SCHEDULED, IN_PROGRESS, PAUSED)
+PAUSABLE = (SCHEDULED, IN_PROGRESS)
+
+# Email Campaign Send Log (the ledger): one email
+QUEUED = "Queued"  # written to Frappe's Email Queue, not sent yet
+SENT = "Sent"
+ERROR = "Error"  # retried on the next run
+FAILED = "Failed"  # never sent again unless a user retries it
+SKIPPED = "Skipped"  # not sent, for the reason its row gives
+BOUNCED = "Bounced"  # accepted, then reported undeliverable
+ACCEPTED = (SENT, BOUNCED)  # what the recipient's server took

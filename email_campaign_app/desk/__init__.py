@@ -1,0 +1,1 @@
+"""What the Desk shows: previews and test emails, the per-step figures, dashboards."""

@@ -1,0 +1,197 @@
+"""The figures the Desk shows: per step, what became of the emails (the Email Campaign's
+schedule view, and the Email Campaign Performance report)."""
+
+from datetime import date
+
+import frappe
+from frappe import _
+from frappe.query_builder import Order
+from frappe.query_builder.functions import Coalesce, Count, Sum
+from frappe.utils import add_days, getdate
+from pypika.terms import Case
+
+from email_campaign_app.core import failures, schedule
+from email_campaign_app.sending import pausing
+from email_campaign_app.sending.ledger import LEDGER
+
+STEP_FIGURES = (
+	"queued", "sent", "failed", "retrying", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
+)  # fmt: skip
+
+
+def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
+	"""Per step: emails queued, sent, failed (for good), retrying, bounced (after the server
+	accepted them), complained about, opened, clicked (and the clicks), replied to, recipients
+	who unsubscribed after it, and the most common reason of the failures.
+
+	`filters` take `email_campaign`, `campaign_name`, `from_date`, `to_date` (ledger creation).
+	"""
+	Ledger = frappe.qb.DocType(LEDGER)
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	Communication = frappe.qb.DocType("Communication")
+
+	def count(condition):
+		return Sum(Case().when(condition, 1).else_(0))
+
+	keys = [Ledger.email_template, Ledger.send_after_days]
+	if group_by_campaign:
+		keys.insert(0, Ledger.campaign_name)
+	query = (
+		frappe.qb.from_(Ledger)
+		.left_join(EmailQueue)
+		.on(EmailQueue.name == Ledger.email_queue)
+		.left_join(Communication)
+		.on(Communication.name == Ledger.communication)
+		.select(
+			*keys,
+			count(Ledger.email_queue.isnotnull()).as_("queued"),
+			count(EmailQueue.status == "Sent").as_("sent"),
+			count(Ledger.status == failures.FAILED).as_("failed"),
+			count(
+				(Ledger.status == failures.ERROR)
+				| ((Ledger.status == "Queued") & EmailQueue.status.isin(("Error", "Expired")))
+			).as_("retrying"),
+			count(Ledger.bounce.isin(("Hard", "Soft"))).as_("bounced"),
+			count(Ledger.bounce == "Complaint").as_("complaints"),
+			count(Communication.read_by_recipient == 1).as_("opened"),
+			count(Ledger.replied_on.isnotnull()).as_("replied"),
+			count(Ledger.clicks > 0).as_("clicked"),
+			Sum(Coalesce(Ledger.clicks, 0)).as_("clicks"),
+		)
+		.where(in_scope(Ledger, filters))
+		.groupby(*keys)
+		.orderby(*keys)
+	)
+	rows = query.run(as_dict=True)
+	unsubscribed = unsubscribes_by_step(filters, group_by_campaign)
+	reasons = main_failure_reasons(filters, group_by_campaign)
+	for row in rows:
+		key = (row.get("campaign_name"), row.email_template, row.send_after_days)
+		row.unsubscribed = unsubscribed.get(key, 0)
+		row.failure_reason = reasons.get(key, "")
+	return rows
+
+
+def main_failure_reasons(filters: dict, group_by_campaign: bool) -> dict[tuple, str]:
+	"""Per step, the most common reason its emails Failed, with how many it stopped."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	rows = (
+		frappe.qb.from_(Ledger)
+		.select(
+			Ledger.campaign_name,
+			Ledger.email_template,
+			Ledger.send_after_days,
+			Ledger.error,
+			Count("*").as_("count"),
+		)
+		.where(in_scope(Ledger, filters) & (Ledger.status == failures.FAILED))
+		.groupby(Ledger.campaign_name, Ledger.email_template, Ledger.send_after_days, Ledger.error)
+		.orderby(Count("*"), order=Order.desc)
+		.run(as_dict=True)
+	)
+	reasons: dict[tuple, str] = {}
+	for row in rows:  # most common first
+		key = (row.campaign_name if group_by_campaign else None, row.email_template, row.send_after_days)
+		reason = failures.classify(row.error).reason or _("Unknown error")  # one line, also for older rows
+		reasons.setdefault(key, f"{reason} ({row.count})")
+	return reasons
+
+
+def in_scope(Ledger, filters: dict):
+	"""The ledger rows the filters select."""
+	condition = Ledger.name.isnotnull()
+	for field in ("email_campaign", "campaign_name"):
+		if value := single_value(filters, field):
+			condition &= getattr(Ledger, field) == value
+	if from_date := date_filter(filters, "from_date"):
+		condition &= Ledger.creation >= from_date
+	if to_date := date_filter(filters, "to_date"):
+		condition &= Ledger.creation < add_days(to_date, 1)
+	return condition
+
+
+def date_filter(filters: dict, field: str) -> date | None:
+	value = single_value(filters, field)
+	if not value:
+		return None
+	if not (parsed := getdate(value)):
+		frappe.throw(_("{0} is not a valid date string.").format(frappe.bold(value)), title=_("Invalid Date"))
+	return parsed
+
+
+def single_value(filters: dict, field: str):
+	"""A filter's one value; a list, an operator or an object is refused (not written into SQL)."""
+	value = filters.get(field)
+	if value and not isinstance(value, (str, date)):
+		frappe.throw(
+			_("The filter {0} takes a single value, not {1}.").format(
+				frappe.bold(field), frappe.bold(type(value).__name__)
+			),
+			title=_("Invalid Filter"),
+		)
+	return value
+
+
+def unsubscribes_by_step(filters: dict, group_by_campaign: bool) -> dict[tuple, int]:
+	"""Each unsubscribe counts for the last step its recipient was sent before leaving.
+
+	One query, over the recipients who left only: their emails sent before they left.
+	"""
+	Ledger = frappe.qb.DocType(LEDGER)
+	Unsubscribe = frappe.qb.DocType("Email Unsubscribe")
+	sent_before_leaving = (
+		frappe.qb.from_(Ledger)
+		.join(Unsubscribe)
+		.on(
+			(Unsubscribe.reference_doctype == "Email Campaign")
+			& (Unsubscribe.reference_name == Ledger.email_campaign)
+			& (Unsubscribe.email == Ledger.recipient_email)
+		)
+		.select(
+			Ledger.email_campaign,
+			Ledger.recipient_email,
+			Ledger.campaign_name,
+			Ledger.email_template,
+			Ledger.send_after_days,
+		)
+		.where(
+			in_scope(Ledger, filters)
+			& Ledger.email_queue.isnotnull()
+			& (Ledger.creation <= Unsubscribe.creation)
+		)
+		.orderby(Ledger.creation)
+		.run(as_dict=True)
+	)
+	last_step = {
+		(row.email_campaign, row.recipient_email.lower()): (
+			row.campaign_name if group_by_campaign else None,
+			row.email_template,
+			row.send_after_days,
+		)
+		for row in sent_before_leaving  # in creation order: the last one wins
+	}
+	counts: dict[tuple, int] = {}
+	for step in last_step.values():
+		counts[step] = counts.get(step, 0) + 1
+	return counts
+
+
+def schedule_view(email_campaign: str) -> list[dict]:
+	"""Each step of the Email Campaign with its planned date and, once sent, its counts."""
+	doc = frappe.get_doc("Email Campaign", email_campaign)
+	counts = {(r.email_template, r.send_after_days): r for r in step_counts({"email_campaign": doc.name})}
+	start, calendar = getdate(doc.start_date), doc.get_calendar()
+	dates = pausing.send_dates(doc)  # the real dates of what is left, catch-up included
+	rows = []
+	for step in schedule.in_schedule_order(doc.get_steps()):
+		figures = counts.get((step.email_template, step.send_after_days), {})
+		rows.append(
+			{
+				"email_template": step.email_template,
+				"send_after_days": step.send_after_days,
+				"send_date": dates.get(step.send_after_days, step.send_date(start, calendar)),
+				**{key: figures.get(key, 0) for key in STEP_FIGURES},
+				"failure_reason": figures.get("failure_reason", ""),
+			}
+		)
+	return rows

@@ -1,0 +1,148 @@
+"""What a batch of emails needs from the database, read once for the whole batch: the Email
+Campaigns, the people and their documents, who unsubscribed or is suppressed, senders, each
+step's email and the outgoing Email Accounts."""
+
+import frappe
+from frappe import _
+from frappe.email.doctype.email_account.email_account import EmailAccount
+from frappe.utils import get_formatted_email
+
+from email_campaign_app.core import schedule
+from email_campaign_app.sending import senders, step_email, suppression
+
+PERSON_DOCTYPES = ("Lead", "Contact")
+
+
+def find_people_by_email(emails: list[str]) -> dict[str, tuple[str, str]]:
+	"""Map each address to the Contact (first) or Lead that has it as its email, when there is one."""
+	found: dict[str, tuple[str, str]] = {}
+	if not emails:
+		return found
+	for doctype in reversed(PERSON_DOCTYPES):  # Contacts last, so that they win
+		for row in frappe.get_all(
+			doctype, filters={"email_id": ("in", list(set(emails)))}, fields=["name", "email_id"]
+		):
+			found[row.email_id.strip().lower()] = (doctype, row.name)
+	return found
+
+
+class BatchContext:
+	"""What a batch of emails needs from the database, read once for the whole batch."""
+
+	def __init__(self, batch: list[schedule.Send]):
+		self.email_campaigns = {
+			row.name: row
+			for row in frappe.get_all(
+				"Email Campaign",
+				filters={"name": ("in", list({send.email_campaign for send in batch}))},
+				fields=[
+					"name",
+					"campaign_name",
+					"sender",
+					"send_at",
+					"status",
+					"email_campaign_for",
+					"owner",
+				],
+			)
+		}
+		self.senders = {}
+		self.people = find_people_by_email(
+			[send.recipient.email for send in batch if not send.recipient.doctype]
+		)
+		self.documents = self._load_documents(batch)
+		self.unsubscribed = unsubscribed_addresses(batch)
+		self.suppressed = suppression.blocked(
+			{(send.recipient.email, self.campaign_name_of(send.email_campaign)) for send in batch}
+		)
+		self.step_messages = {}
+		self.email_accounts = {}
+
+	def campaign_name_of(self, email_campaign: str) -> str | None:
+		row = self.email_campaigns.get(email_campaign)
+		return row.campaign_name if row else None
+
+	def _load_documents(self, batch):
+		wanted: dict[str, set[str]] = {}
+		for send in batch:
+			doctype, name = self.person_of(send.recipient)
+			if doctype:
+				wanted.setdefault(doctype, set()).add(name)
+		return {
+			(doctype, row.name): row
+			for doctype, names in wanted.items()
+			for row in frappe.get_all(doctype, filters={"name": ("in", list(names))}, fields=["*"])
+		}
+
+	def person_of(self, recipient: schedule.Recipient) -> tuple[str | None, str | None]:
+		if recipient.doctype:
+			return recipient.doctype, recipient.name
+		return self.people.get(recipient.email.lower(), (None, None))
+
+	def document_for(self, recipient: schedule.Recipient) -> frappe._dict:
+		"""The template's `doc`: the Lead or Contact, else a document holding the member's email."""
+		doctype, name = self.person_of(recipient)
+		if doctype and (doctype, name) in self.documents:
+			return frappe._dict(self.documents[(doctype, name)], doctype=doctype)
+		if doctype:
+			frappe.throw(_("{0} {1} no longer exists.").format(_(doctype), name))
+		return frappe._dict(
+			doctype="Email Group Member",
+			name=recipient.email,
+			email=recipient.email,
+			email_id=recipient.email,
+		)
+
+	def step_message(self, email_template: str, sender: str) -> step_email.StepMessage:
+		"""Each step's email is built once per batch and sender."""
+		key = (email_template, sender)
+		if key not in self.step_messages:
+			self.step_messages[key] = step_email.StepMessage(email_template, sender)
+		return self.step_messages[key]
+
+	def email_account_of(self, sender: str) -> str | None:
+		"""The outgoing Email Account Frappe would send `sender`'s email with."""
+		return self.outgoing_account(sender).name
+
+	def tracks_opens(self, sender: str) -> bool:
+		return bool(self.outgoing_account(sender).track_email_status)
+
+	def outgoing_account(self, sender: str) -> frappe._dict:
+		if sender not in self.email_accounts:
+			account = EmailAccount.find_outgoing(match_by_email=sender, _raise_error=True)
+			self.email_accounts[sender] = frappe._dict(
+				name=account.name if account.is_exists_in_db() else None,
+				track_email_status=account.track_email_status,
+			)
+		return self.email_accounts[sender]
+
+	def sender_of(self, user: str) -> str:
+		if user not in self.senders:
+			senders.check_sender(user)
+			self.senders[user] = get_formatted_email(user, mail=frappe.db.get_value("User", user, "email"))
+		return self.senders[user]
+
+
+def unsubscribed_addresses(batch: list[schedule.Send]) -> set[str]:
+	"""The batch's addresses that asked Frappe for no more email: from everything, or from one
+	of the batch's Email Campaigns (lowercase)."""
+	emails = list({send.recipient.email for send in batch})
+	if not emails:
+		return set()
+	Unsubscribe = frappe.qb.DocType("Email Unsubscribe")
+	rows = (
+		frappe.qb.from_(Unsubscribe)
+		.select(Unsubscribe.email)
+		.where(
+			Unsubscribe.email.isin(emails)
+			& (
+				(Unsubscribe.global_unsubscribe == 1)
+				| (
+					(Unsubscribe.reference_doctype == "Email Campaign")
+					& Unsubscribe.reference_name.isin(list({send.email_campaign for send in batch}))
+				)
+			)
+		)
+		.run(pluck=True)
+	)
+	return {email.lower() for email in rows}

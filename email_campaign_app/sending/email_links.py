@@ -1,0 +1,85 @@
+"""The links a campaign email carries, all signed with the site's secret (core/signing.py): its
+unsubscribe link (footer and RFC 8058 List-Unsubscribe headers), its tracking pixel, and its
+links rewritten for click tracking. The endpoints that receive them are in api/guest.py."""
+
+from urllib.parse import urlencode
+
+import frappe
+from frappe.utils import get_url
+from frappe.utils.password import get_encryption_key
+
+from email_campaign_app.core import email_headers, link_rewriting, schedule, signing
+
+UNSUBSCRIBE_METHOD = "/api/method/email_campaign_app.api.unsubscribe"
+OPENED_METHOD = "/api/method/email_campaign_app.api.email_opened"
+CLICK_METHOD = "/api/method/email_campaign_app.api.click"
+NEVER_TRACKED = (UNSUBSCRIBE_METHOD, CLICK_METHOD)
+
+
+def get_secret() -> str:
+	return get_encryption_key()
+
+
+def unsubscribe_url(email_campaign: str, email: str) -> str:
+	token = signing.sign(get_secret(), signing.UNSUBSCRIBE, email_campaign, signing.address(email))
+	query = urlencode({"email_campaign": email_campaign, "email": email, "token": token})
+	return get_url(f"{UNSUBSCRIBE_METHOD}?{query}")
+
+
+def is_valid_unsubscribe_token(email_campaign, email, token) -> bool:
+	if not isinstance(email, str):
+		return False
+	return signing.is_valid(get_secret(), token, signing.UNSUBSCRIBE, email_campaign, signing.address(email))
+
+
+def tracking_pixel(email_campaign: str, ledger_key: str) -> str:
+	"""An image that tells, when the recipient's mail client loads it, that this email was opened."""
+	token = signing.sign(get_secret(), signing.OPENED, email_campaign, signing.address(ledger_key))
+	query = urlencode({"email_campaign": email_campaign, "log": ledger_key, "token": token})
+	return f'<img src="{get_url(f"{OPENED_METHOD}?{query}")}" alt="" width="1" height="1">'
+
+
+def is_valid_opened_token(email_campaign, ledger_key, token) -> bool:
+	if not isinstance(ledger_key, str):
+		return False
+	return signing.is_valid(get_secret(), token, signing.OPENED, email_campaign, signing.address(ledger_key))
+
+
+def track_links(send: schedule.Send, campaign_name: str, body: str) -> str:
+	"""The body with its web links rewritten to tracked redirects, when the Campaign tracks clicks."""
+	if not frappe.get_cached_value("Campaign", campaign_name, "track_clicks"):
+		return body
+	return link_rewriting.rewrite_links(
+		body, lambda url: None if is_never_tracked(url) else click_url(send.key, url)
+	)
+
+
+def is_never_tracked(url: str) -> bool:
+	return any(method in url for method in NEVER_TRACKED)
+
+
+def click_url(ledger_row: str, url: str) -> str:
+	signature = signing.sign(get_secret(), signing.CLICK, ledger_row, url)
+	return get_url(
+		f"{CLICK_METHOD}?{urlencode({'ledger_row': ledger_row, 'url': url, 'signature': signature})}"
+	)
+
+
+def is_valid_click(ledger_row, url, signature) -> bool:
+	valid = signing.is_valid(get_secret(), signature, signing.CLICK, ledger_row, url)
+	return valid and link_rewriting.is_trackable(url)
+
+
+def unsubscribe_footer(link: str | None) -> str:
+	"""The footer with the recipient's link, or (for a test) a notice in its place."""
+	return frappe.render_template(
+		"email_campaign_app/templates/emails/email_campaign_footer.html", {"unsubscribe_url": link}
+	)
+
+
+def set_list_unsubscribe_headers(mail, url: str):
+	"""RFC 8058 one-click headers on one of this app's emails (Frappe's EMail), before it is
+	serialized: List-Unsubscribe stays on one line (email_headers.py)."""
+	email_headers.register()
+	mail.set_header("List-Unsubscribe", f"<{url}>")
+	mail.set_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")

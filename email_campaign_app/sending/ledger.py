@@ -1,0 +1,205 @@
+"""The send ledger: what became of each email, kept true against Frappe's Email Queue."""
+
+import frappe
+from frappe import _
+from frappe.utils import escape_html, strip_html
+
+from email_campaign_app.core import failures, schedule, statuses
+
+LEDGER = "Email Campaign Send Log"
+
+
+def ledger_values(send: schedule.Send, status: str, campaign_name: str | None) -> dict:
+	return {
+		"doctype": LEDGER,
+		"email_campaign": send.email_campaign,
+		"campaign_name": campaign_name,
+		"email_template": send.step.email_template,
+		"send_after_days": send.step.send_after_days,
+		"send_date": send.send_date,
+		"recipient_email": send.recipient.email,
+		"recipient_doctype": send.recipient.doctype,
+		"recipient_name": send.recipient.name,
+		"status": status,
+	}
+
+
+def record_error(send: schedule.Send, error: str):
+	"""Count a failed attempt where an admin sees it: the next run retries the email, until
+	its MAX_ATTEMPTS-th failure makes it Failed."""
+	row = frappe.db.get_value(LEDGER, send.key, ["status", "attempts"], as_dict=True)
+	if row and row.status != failures.ERROR:
+		return  # a concurrent worker sent it meanwhile
+	if not frappe.db.exists("Email Campaign", send.email_campaign):
+		return
+	attempts = (row.attempts if row else 0) + 1
+	failure = failures.classify(error)
+	status = failures.status_after(attempts, failure.permanent)
+	# the ledger, the report and the timeline show one readable line; the traceback goes to the Error Log
+	values = {
+		"status": status,
+		"attempts": attempts,
+		"error": strip_html(failure.reason) or _("Unknown error"),
+	}
+	if row:
+		frappe.db.set_value(LEDGER, send.key, values)
+	else:
+		campaign_name = frappe.db.get_value("Email Campaign", send.email_campaign, "campaign_name")
+		try:
+			frappe.get_doc({**ledger_values(send, status, campaign_name), **values}).insert(
+				ignore_permissions=True
+			)
+		except frappe.DuplicateEntryError:
+			frappe.clear_last_message()
+			return  # a concurrent worker claimed it meanwhile
+	frappe.log_error(
+		title=_("Email Campaign {0}: email to {1} failed").format(send.email_campaign, send.recipient.email),
+		message=error,
+		reference_doctype="Email Campaign",
+		reference_name=send.email_campaign,
+	)
+	what = _("Email {0} (day {1}) to {2} could not be queued: {3}.").format(
+		send.step.email_template,
+		send.step.send_after_days,
+		send.recipient.email,
+		escape_html(failure.reason or _("Unknown error")),
+	)
+	frappe.get_doc("Email Campaign", send.email_campaign).add_comment(
+		"Comment", f"{what} {next_step(status, attempts)}"
+	)
+
+
+def next_step(status: str, attempts: int) -> str:
+	if status == failures.FAILED:
+		return _("It failed {0} time(s) and will not be sent again unless you retry it.").format(attempts)
+	return _("It will be retried on the next run.")
+
+
+def sync_ledger_with_email_queue(email_queues: list[str] | None = None):
+	"""Queued rows whose email left become Sent; a delivery Frappe gave up on counts a failed
+	attempt, and a permanent refusal fails at once (Frappe's own retries are cancelled). Their
+	Communications get the same delivery status, in bulk (the Email Queues are not linked to
+	them, so that sending does not update a Communication per email).
+
+	`email_queues` limits the sync to those (a delivery job's own)."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	queued = Ledger.status == statuses.QUEUED
+	if email_queues is not None:
+		queued &= Ledger.email_queue.isin(email_queues or [""])
+	sent = (
+		frappe.qb.from_(Ledger)
+		.join(EmailQueue)
+		.on(Ledger.email_queue == EmailQueue.name)
+		.select(Ledger.name, Ledger.communication)
+		.where(queued & (EmailQueue.status == "Sent"))
+		.run()
+	)
+	if sent:
+		frappe.qb.update(Ledger).set(Ledger.status, statuses.SENT).where(
+			Ledger.name.isin([row[0] for row in sent])
+		).run()
+		set_delivery_status([row[1] for row in sent], "Sent")
+	if record_delivery_failures(queued) or email_queues is None:
+		reopen_email_campaigns_to_retry()  # a scan of the ledger: not after every delivery job
+
+
+def set_delivery_status(communications: list[str], status: str):
+	communications = [name for name in communications if name]
+	if communications:
+		Communication = frappe.qb.DocType("Communication")
+		frappe.qb.update(Communication).set(Communication.delivery_status, status).where(
+			Communication.name.isin(communications) & (Communication.delivery_status != "Read")
+		).run()
+
+
+def record_delivery_failures(queued) -> bool:
+	"""One UPDATE per outcome (status, attempts, reason): failures come in bulk with one cause.
+	True when some email is to be retried."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	given_up = EmailQueue.status.isin(("Error", "Expired"))
+	being_retried = EmailQueue.status.isin(("Not Sent", "Partially Sent")) & (EmailQueue.retry > 0)
+	rows = (
+		frappe.qb.from_(Ledger)
+		.join(EmailQueue)
+		.on(Ledger.email_queue == EmailQueue.name)
+		.select(
+			Ledger.name,
+			Ledger.attempts,
+			Ledger.communication,
+			EmailQueue.name,
+			EmailQueue.status,
+			EmailQueue.error,
+		)
+		.where(queued & (given_up | being_retried))
+		.run()
+	)
+	outcomes: dict[tuple, list[tuple[str, str]]] = {}
+	to_cancel = []
+	for ledger_name, attempts, communication, email_queue, queue_status, error in rows:
+		failure = failures.classify(error)
+		if queue_status not in ("Error", "Expired"):
+			if not failure.permanent:
+				continue  # Frappe retries a passing failure itself
+			to_cancel.append(email_queue)
+		status = failures.status_after((attempts or 0) + 1, failure.permanent)
+		outcomes.setdefault((status, (attempts or 0) + 1, failure.reason), []).append(
+			(ledger_name, communication)
+		)
+	if to_cancel:
+		frappe.qb.update(EmailQueue).set(EmailQueue.status, "Cancelled").where(
+			EmailQueue.name.isin(to_cancel)
+		).run()
+	for (status, attempts, reason), rows_of_outcome in outcomes.items():
+		frappe.qb.update(Ledger).set(Ledger.status, status).set(Ledger.attempts, attempts).set(
+			Ledger.error, reason
+		).where(Ledger.name.isin([name for name, _communication in rows_of_outcome])).run()
+		set_delivery_status([communication for _name, communication in rows_of_outcome], "Error")
+	return any(status == failures.ERROR for status, _attempts, _reason in outcomes)
+
+
+def reopen_email_campaigns_to_retry():
+	retry = frappe.get_all(LEDGER, filters={"status": failures.ERROR}, pluck="email_campaign", distinct=True)
+	if retry:
+		EmailCampaign = frappe.qb.DocType("Email Campaign")
+		frappe.qb.update(EmailCampaign).set(EmailCampaign.all_steps_sent, 0).where(
+			EmailCampaign.name.isin(retry)
+		).run()
+
+
+def retry_failed(email_campaign: str) -> int:
+	"""A user's explicit retry: the Email Campaign's Failed emails go again on the next run."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	failed = frappe.get_all(
+		LEDGER, filters={"email_campaign": email_campaign, "status": failures.FAILED}, pluck="name"
+	)
+	if failed:
+		frappe.qb.update(Ledger).set(Ledger.status, failures.ERROR).set(Ledger.attempts, 0).where(
+			Ledger.name.isin(failed)
+		).run()
+		reopen_email_campaigns_to_retry()
+	return len(failed)
+
+
+def cancel_queued(filters: dict, reason: str):
+	"""The Queued emails `filters` select that have not left are cancelled in the Email Queue;
+	their ledger rows become Skipped with `reason`."""
+	rows = frappe.get_all(
+		LEDGER, filters={**filters, "status": statuses.QUEUED}, fields=["name", "email_queue"]
+	)
+	queued = [row.email_queue for row in rows if row.email_queue]
+	if not queued:
+		return
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	frappe.qb.update(EmailQueue).set(EmailQueue.status, "Cancelled").where(
+		EmailQueue.name.isin(queued) & (EmailQueue.status == "Not Sent")
+	).run()
+	cancelled = frappe.get_all(
+		"Email Queue", filters={"name": ("in", queued), "status": "Cancelled"}, pluck="name"
+	)
+	if cancelled:
+		Ledger = frappe.qb.DocType(LEDGER)
+		frappe.qb.update(Ledger).set(Ledger.status, statuses.SKIPPED).set(Ledger.error, reason).where(
+			Ledger.email_queue.isin(cancelled)
+		).run()

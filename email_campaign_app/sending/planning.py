@@ -1,0 +1,258 @@
+"""Finding what is due today across all Email Campaigns, and handing it to workers.
+
+Set-based: a fixed number of queries whatever the number of Email Campaigns, then the core
+(`schedule.plan`) decides; the emails go to RQ workers in batches (see sending.py).
+"""
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Coalesce
+from frappe.utils import getdate, today
+
+from email_campaign_app import utils
+from email_campaign_app.core import schedule, statuses
+from email_campaign_app.core.sending_days import EVERY_DAY
+from email_campaign_app.sending.batch import as_job_arg, enqueue_batch
+from email_campaign_app.sending.calendars import get_calendars
+from email_campaign_app.sending.ledger import LEDGER
+
+BATCH_SIZE = 2500  # emails per job: each job pays a fresh work horse (~0.6 s), so few, large jobs
+
+
+def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
+	"""Find every email due today and hand them to workers in batches."""
+	unreachable: dict[str, str] = {}
+	due = plan_due_emails(email_campaigns, unreachable)
+	mark_finished(due.finished)
+	for email_campaign, problem in unreachable.items():
+		report_unreachable(email_campaign, problem)
+	frappe.db.commit()
+	for batch in schedule.batches(due.sends, BATCH_SIZE):
+		enqueue_batch([as_job_arg(send) for send in batch], job_id="".join(send.key for send in batch))
+	return due
+
+
+def plan_due_emails(
+	email_campaigns: list[str] | None = None, unreachable: dict | None = None
+) -> schedule.Plan:
+	"""Six queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
+	or Contact, the Email Group members, the schedules, the Campaigns counting business days,
+	the recipients who replied, the ledger; then the core decides.
+
+	Email Campaigns whose Lead or Contact is gone or has no email go into `unreachable`."""
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	candidate = (
+		(EmailCampaign.start_date <= today())
+		& EmailCampaign.status.notin(schedule.KEPT_STATUSES)  # Unsubscribed, Paused, Replied
+		& (EmailCampaign.all_steps_sent == 0)
+	)
+	if email_campaigns is not None:
+		candidate &= EmailCampaign.name.isin(email_campaigns or [""])
+	candidates = get_candidates(EmailCampaign, candidate, {} if unreachable is None else unreachable)
+	candidates = without_replied(candidates, EmailCampaign, candidate)  # stop on reply
+	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate), getdate(today()))
+
+
+def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule.Candidate]:
+	"""Every Email Campaign that may have something to send today, with its steps and recipients."""
+	rows = get_email_campaigns_with_people(EmailCampaign, candidate)
+	members = get_email_group_members(EmailCampaign, candidate)
+	steps = get_steps({row[1] for row in rows})
+	calendars = get_calendars({row[1] for row in rows})  # business days
+	candidates = []
+	for (
+		name,
+		campaign_name,
+		email_campaign_for,
+		recipient,
+		start_date,
+		person,
+		email,
+		unsubscribed,
+		shift,
+	) in rows:
+		recipients = ()
+		if email_campaign_for == "Email Group":
+			recipients = members.get(name, ())
+		elif not person:
+			unreachable[name] = _("{0} {1} no longer exists.").format(_(email_campaign_for), recipient)
+		elif unsubscribed:
+			pass  # they chose to receive nothing
+		elif not email:
+			unreachable[name] = _("{0} {1} has no email address. Set its email address first.").format(
+				_(email_campaign_for), recipient
+			)
+		else:
+			recipients = (schedule.Recipient(email.strip(), email_campaign_for, recipient),)
+		candidates.append(
+			schedule.Candidate(
+				name,
+				getdate(start_date),
+				tuple(steps.get(campaign_name, ())),
+				tuple(recipients),
+				calendars.get(campaign_name, EVERY_DAY).shifted(shift or 0),
+			)
+		)
+	return candidates
+
+
+def get_email_campaigns_with_people(EmailCampaign, candidate):
+	"""(name, campaign, for, recipient, start date, and the Lead's or Contact's name, email and
+	unsubscribed flag; the three are None for an Email Group or a deleted recipient; the days
+	pauses shifted it by)."""
+	Lead = frappe.qb.DocType("Lead")
+	Contact = frappe.qb.DocType("Contact")
+	return (
+		frappe.qb.from_(EmailCampaign)
+		.left_join(Lead)
+		.on((EmailCampaign.email_campaign_for == "Lead") & (Lead.name == EmailCampaign.recipient))
+		.left_join(Contact)
+		.on((EmailCampaign.email_campaign_for == "Contact") & (Contact.name == EmailCampaign.recipient))
+		.select(
+			EmailCampaign.name,
+			EmailCampaign.campaign_name,
+			EmailCampaign.email_campaign_for,
+			EmailCampaign.recipient,
+			EmailCampaign.start_date,
+			Coalesce(Lead.name, Contact.name),
+			Coalesce(Lead.email_id, Contact.email_id),
+			Coalesce(Lead.unsubscribed, Contact.unsubscribed),
+			EmailCampaign.shifted_days,
+		)
+		.where(candidate)
+		.orderby(EmailCampaign.start_date)
+		.orderby(EmailCampaign.name)
+		.run()
+	)
+
+
+def get_email_group_members(EmailCampaign, candidate) -> dict[str, list[schedule.Recipient]]:
+	Member = frappe.qb.DocType("Email Group Member")
+	rows = (
+		frappe.qb.from_(EmailCampaign)
+		.join(Member)
+		.on(
+			(EmailCampaign.email_campaign_for == "Email Group")
+			& (Member.email_group == EmailCampaign.recipient)
+		)
+		.select(EmailCampaign.name, Member.email)
+		.where(candidate & (Member.unsubscribed == 0) & Member.email.isnotnull() & (Member.email != ""))
+		.orderby(Member.creation)
+		.run()
+	)
+	members: dict[str, list[schedule.Recipient]] = {}
+	for email_campaign, email in rows:
+		members.setdefault(email_campaign, []).append(schedule.Recipient(email.strip()))
+	return members
+
+
+def get_steps(campaigns: set[str]) -> dict[str, list[schedule.Step]]:
+	steps: dict[str, list[schedule.Step]] = {}
+	if not campaigns:
+		return steps
+	for row in frappe.get_all(
+		"Campaign Email Schedule",
+		filters={"parenttype": "Campaign", "parent": ("in", list(campaigns))},
+		fields=["parent", "email_template", "send_after_days"],
+		order_by="send_after_days asc, idx asc",
+	):
+		steps.setdefault(row.parent, []).append(schedule.Step(row.email_template, row.send_after_days or 0))
+	return steps
+
+
+def get_ledger(EmailCampaign, candidate) -> list[schedule.LedgerEntry]:
+	"""The candidates' ledger rows that need no more sending (rows in Error are retried)."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	rows = (
+		frappe.qb.from_(Ledger)
+		.join(EmailCampaign)
+		.on(Ledger.email_campaign == EmailCampaign.name)
+		.select(
+			Ledger.email_campaign,
+			Ledger.email_template,
+			Ledger.send_after_days,
+			Ledger.recipient_email,
+			(Ledger.queued_on == today()).as_("queued_today"),  # an int is cheaper to read than a date
+		)
+		.where(candidate & (Ledger.status != statuses.ERROR))
+		.run()
+	)
+	return [
+		schedule.LedgerEntry(
+			email_campaign, schedule.Step(email_template, send_after_days or 0), email, bool(queued_today)
+		)
+		for email_campaign, email_template, send_after_days, email, queued_today in rows
+	]
+
+
+def report_unreachable(email_campaign: str, problem: str):
+	"""Say once a day, in the Error Log and on the Email Campaign, why nothing can be sent."""
+	message = _("Nothing can be sent today: {0}").format(problem)
+	utils.report_once_a_day(
+		_("Email Campaign {0}: {1}").format(email_campaign, problem),
+		message,
+		"Email Campaign",
+		email_campaign,
+		comment=True,
+	)
+
+
+def mark_finished(email_campaigns: list[str]):
+	if email_campaigns:
+		EmailCampaign = frappe.qb.DocType("Email Campaign")
+		frappe.qb.update(EmailCampaign).set(EmailCampaign.all_steps_sent, 1).where(
+			EmailCampaign.name.isin(email_campaigns)
+		).run()
+
+
+def without_replied(
+	candidates: list[schedule.Candidate], EmailCampaign, candidate
+) -> list[schedule.Candidate]:
+	"""The planner's candidates without the recipients who replied to a Campaign that stops on
+	reply (one query: the replies among the candidates' ledger rows; see engagement/replies.py)."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	Campaign = frappe.qb.DocType("Campaign")
+	rows = (
+		frappe.qb.from_(Ledger)
+		.join(EmailCampaign)
+		.on(Ledger.email_campaign == EmailCampaign.name)
+		.join(Campaign)
+		.on(Campaign.name == EmailCampaign.campaign_name)
+		.select(Ledger.email_campaign, Ledger.recipient_email)
+		.distinct()
+		.where(candidate & Ledger.replied_on.isnotnull() & (Campaign.stop_on_reply == 1))
+		.run()
+	)
+	if not rows:
+		return candidates
+	replied = {(name, email.strip().lower()) for name, email in rows}
+	names = {name for name, _email in replied}
+	return [
+		c._replace(
+			recipients=tuple(r for r in c.recipients if (c.name, r.email.strip().lower()) not in replied)
+		)
+		if c.name in names
+		else c
+		for c in candidates
+	]
+
+
+def update_statuses():
+	"""Set every unfinished Email Campaign's status from its dates: one UPDATE per status."""
+	rows = frappe.get_all(
+		"Email Campaign",
+		filters={"status": ("not in", (schedule.COMPLETED, *schedule.KEPT_STATUSES))},
+		fields=["name", "start_date", "end_date", "status"],
+	)
+	by_status: dict[str, list[str]] = {}
+	for row in rows:
+		status = schedule.status_on(
+			getdate(row.start_date), getdate(row.end_date), getdate(today()), row.status
+		)
+		if status != row.status:
+			by_status.setdefault(status, []).append(row.name)
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	for status, names in by_status.items():
+		frappe.qb.update(EmailCampaign).set(EmailCampaign.status, status).where(
+			EmailCampaign.name.isin(names)
+		).run()

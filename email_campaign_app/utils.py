@@ -1,0 +1,60 @@
+"""Small helpers the app's parts share."""
+
+import hashlib
+import traceback
+
+import frappe
+from frappe.utils import cint, get_datetime, getdate, today
+
+DAY = 24 * 60 * 60
+
+
+def report_once_a_day(
+	title: str, message: str, reference_doctype: str, reference_name: str, comment: bool = False
+):
+	"""An Error Log (and, with `comment`, a comment on the document) about a problem met again
+	and again, once a day per document and problem."""
+	problem = hashlib.sha256(title.encode()).hexdigest()[:16]
+	key = f"email_campaign_app:reported:{reference_doctype}:{reference_name}:{problem}:{today()}"
+	if frappe.cache.get_value(key, expires=True):
+		return
+	frappe.cache.set_value(key, 1, expires_in_sec=DAY)
+	frappe.log_error(
+		title=title, message=message, reference_doctype=reference_doctype, reference_name=reference_name
+	)
+	if comment:
+		frappe.get_doc(reference_doctype, reference_name).add_comment("Comment", message)
+
+
+def in_savepoint(action):
+	"""Run `action`; on an error undo only what it wrote and return (None, its message).
+
+	The message Frappe queued for the user (frappe.throw) is dropped: the caller reports it."""
+	savepoint = "email_campaign_" + frappe.generate_hash(length=10)
+	messages = len(frappe.local.message_log)
+	frappe.db.savepoint(savepoint)
+	try:
+		result = action()
+	except Exception as error:
+		frappe.db.rollback(save_point=savepoint)
+		del frappe.local.message_log[messages:]
+		return None, error_message(error)
+	frappe.db.release_savepoint(savepoint)
+	return result, None
+
+
+def error_message(error: Exception) -> str:
+	message = str(error) or type(error).__name__
+	if not isinstance(error, frappe.ValidationError):
+		message = traceback.format_exception_only(error)[-1].strip()
+	return frappe.utils.strip_html(message)
+
+
+def as_stored(doc, fieldname: str, value):
+	"""A field's value as the database holds it, whatever form a client sent it in."""
+	fieldtype = doc.meta.get_field(fieldname).fieldtype
+	if fieldtype == "Int":
+		return cint(value)
+	if not value:
+		return None
+	return getdate(value) if fieldtype == "Date" else get_datetime(value).replace(microsecond=0)
