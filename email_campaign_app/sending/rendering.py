@@ -32,7 +32,7 @@ from frappe.utils import (
 	strip_html,
 	today,
 )
-from jinja2 import Template, TemplateError, meta
+from jinja2 import Template, meta
 
 from email_campaign_app.core import template_budget
 

@@ -14,7 +14,6 @@ from frappe import _
 from frappe.utils import format_datetime
 
 from email_campaign_app.sending import ledger
-from email_campaign_app.sending.ledger import LEDGER
 
 SUPPRESSION = "Email Campaign Suppression"
 UNSUBSCRIBED, HARD_BOUNCE, SOFT_BOUNCES, COMPLAINT, BY_HAND = (

@@ -176,36 +176,6 @@ def started_days_ago(email_campaign, days: int):
 	return doc
 
 
-def api_headers(user: str) -> dict:
-	"""An Authorization header for `user`'s API key (made once), as a REST client sends it."""
-	doc = frappe.get_doc("User", user)
-	if not doc.api_key:
-		doc.api_key = frappe.generate_hash(length=15)
-		doc.api_secret = frappe.generate_hash(length=15)
-		doc.save(ignore_permissions=True)
-	secret = doc.get_password("api_secret")
-	return {"Authorization": f"token {doc.api_key}:{secret}"}
-
-
-def http(method: str, path: str, user: str | None = "Administrator", **kwargs):
-	"""Call the site over Frappe's WSGI application as `user` (None: a guest), the way Frappe's
-	own API tests do; what the test wrote is committed first, what the request committed is seen after."""
-	from frappe.tests.test_api import make_request
-	from frappe.utils import get_test_client
-
-	headers = {**(api_headers(user) if user else {}), **kwargs.pop("headers", {})}
-	frappe.db.commit()
-	client = get_test_client(use_cookies=False)
-	response = make_request(
-		target=getattr(client, method.lower()),
-		args=(path,),
-		kwargs={"headers": headers, **kwargs},
-		site=frappe.local.site,
-	)
-	frappe.db.rollback()
-	return response
-
-
 BOUNCE_SAMPLES = "tests/fixtures/bounces"  # in the app's repository, beside tier 1's tests
 
 

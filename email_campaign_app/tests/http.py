@@ -1,4 +1,4 @@
-"""Tier-2 test helpers for roles: users with given roles, and HTTP requests made as them.
+"""Users with given roles, and HTTP requests made as them (or as a guest).
 
 Requests go through Frappe's WSGI application in a thread with its own database connection
 (as Frappe's own API tests do), authenticated with the user's API key: what the test wrote must
@@ -38,17 +38,19 @@ def ensure_user(email: str, roles: tuple[str, ...]) -> str:
 
 
 class Client:
-	"""HTTP as one user: `client.get("/api/resource/Lead")` returns werkzeug's response."""
+	"""HTTP as one user (None: a guest): `client.get("/api/resource/Lead")` returns werkzeug's
+	response. A user is authenticated with their API key, as a REST client is."""
 
-	def __init__(self, user: str):
-		self.user = user
-		secret = generate_keys(user)["api_secret"]
-		api_key = frappe.db.get_value("User", user, "api_key")
-		self.headers = {"Authorization": f"token {api_key}:{secret}"}
+	def __init__(self, user: str | None):
+		self.user, self.headers = user, {}
+		if user:
+			secret = generate_keys(user)["api_secret"]
+			self.headers = {"Authorization": f"token {frappe.db.get_value('User', user, 'api_key')}:{secret}"}
 
-	def request(self, method: str, path: str, json=None, query=None):
+	def request(self, method: str, path: str, json=None, query=None, headers=None, **kwargs):
+		"""`kwargs` go to werkzeug's test client (data=, query_string=, …)."""
 		client = get_test_client(use_cookies=False)
-		kwargs = {"headers": self.headers, "json": json, "query_string": query or {}}
+		kwargs = {"headers": {**self.headers, **(headers or {})}, "json": json, "query_string": query or {}, **kwargs}
 		frappe.db.commit()
 		response = make_request(
 			target=getattr(client, method.lower()), args=(path,), kwargs=kwargs, site=frappe.local.site
@@ -73,3 +75,8 @@ class Client:
 
 	def method(self, method: str, **args):
 		return self.post(f"/api/method/email_campaign_app.api.{method}", json=args)
+
+
+def http(method: str, path: str, user: str | None = "Administrator", **kwargs):
+	"""One request as `user` (None: a guest)."""
+	return Client(user).request(method, path, **kwargs)

@@ -21,7 +21,6 @@ from email_campaign_app.sending import email_links as links
 from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	ensure_outgoing_email_account,
-	http,
 	make_campaign,
 	make_due_now,
 	make_email_campaign,
@@ -31,7 +30,7 @@ from email_campaign_app.tests.helpers import (
 	warm_cache,
 	worker_environment,
 )
-from email_campaign_app.tests.http import Client, ensure_user
+from email_campaign_app.tests.http import Client, ensure_user, http
 from email_campaign_app.tests.smtp_sink import SMTPSink, header_lines
 
 LEDGER = "Email Campaign Send Log"

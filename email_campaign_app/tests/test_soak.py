@@ -34,7 +34,6 @@ from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	bounce_sample,
 	ensure_outgoing_email_account,
-	http,
 	make_campaign,
 	make_contact,
 	make_email_campaign,
@@ -44,6 +43,7 @@ from email_campaign_app.tests.helpers import (
 	warm_cache,
 	worker_environment,
 )
+from email_campaign_app.tests.http import http
 from email_campaign_app.tests.smtp_sink import SMTPSink
 
 LEDGER = "Email Campaign Send Log"

@@ -18,7 +18,6 @@ from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	bounce_sample,
 	ensure_outgoing_email_account,
-	http,
 	make_campaign,
 	make_contact,
 	make_email_campaign,
@@ -26,7 +25,7 @@ from email_campaign_app.tests.helpers import (
 	make_lead,
 	make_template,
 )
-from email_campaign_app.tests.http import Client, ensure_user
+from email_campaign_app.tests.http import Client, ensure_user, http
 
 LEDGER = "Email Campaign Send Log"
 INBOX = "Email Campaign Test Bounce Inbox"

@@ -145,7 +145,7 @@ class TestDesk(IntegrationTestCase):
 			performance_report({"from_date": today(), "to_date": add_days(today(), -1)})
 
 	def test_the_report_refuses_filters_it_cannot_use_with_a_clear_error_over_http(self):
-		from email_campaign_app.tests.helpers import http
+		from email_campaign_app.tests.http import http
 
 		path = "/api/method/frappe.desk.query_report.run"
 		# Frappe turns a report that once ran over 15 s into a prepared (background) report
@@ -211,7 +211,7 @@ class TestOpenTracking(IntegrationTestCase):
 	def test_the_pixel_marks_the_email_opened_once_and_a_forged_one_changes_nothing(self):
 		from urllib.parse import parse_qs, urlparse
 
-		from email_campaign_app.tests.helpers import http
+		from email_campaign_app.tests.http import http
 
 		email_campaign = make_email_campaign(make_campaign().name, make_lead().name)
 		tasks.daily()

@@ -154,7 +154,7 @@ class TestComputedFieldsOverREST(IntegrationTestCase):
 	"""Status, End Date and the sending flag are computed: a REST client cannot set them."""
 
 	def test_a_put_cannot_rewrite_status_end_date_or_the_sending_flag(self):
-		from email_campaign_app.tests.helpers import http
+		from email_campaign_app.tests.http import http
 
 		campaign = make_campaign([(make_template().name, 0), (make_template().name, 4)])
 		email_campaign = make_email_campaign(campaign.name, make_lead().name)

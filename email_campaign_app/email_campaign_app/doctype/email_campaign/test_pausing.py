@@ -11,7 +11,6 @@ from frappe.utils import add_days, add_to_date, getdate, now_datetime, today
 from email_campaign_app import tasks
 from email_campaign_app.api import email_campaign as api
 from email_campaign_app.desk import figures
-from email_campaign_app.desk import preview as desk
 from email_campaign_app.sending import batch as sending
 from email_campaign_app.sending import pausing, planning
 from email_campaign_app.sending.planning import update_statuses

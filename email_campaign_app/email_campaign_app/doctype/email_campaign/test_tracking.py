@@ -17,12 +17,12 @@ from email_campaign_app.email_campaign_app.report.email_campaign_performance.ema
 )
 from email_campaign_app.tests.helpers import (
 	ensure_outgoing_email_account,
-	http,
 	make_campaign,
 	make_email_campaign,
 	make_lead,
 	make_template,
 )
+from email_campaign_app.tests.http import http
 
 LEDGER = "Email Campaign Send Log"
 OFFER = "https://shop.example.com/offer?size=big&colour=blue"
