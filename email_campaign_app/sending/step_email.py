@@ -131,8 +131,13 @@ class StepMessage:
 			.replace(f"{MESSAGE_ID_SLOT}@{frappe.local.site}", message_id)
 			.replace(UNSUBSCRIBE_SLOT, unsubscribe_url)
 		)
-		stored_body = stored_copy.without_live_links(without_leading_closing_tags(html), unsubscribe_url)
-		return Email(stored_subject, stored_body, message, message_id)
+		return Email(stored_subject, self.stored_body(escaped), message, message_id)
+
+	def stored_body(self, escaped: dict) -> str:
+		"""What the Communication keeps: the template and its footer as the Preview shows them
+		(not CSS-inlined: the Desk styles it, and sanitizing a style attribute on every tag would
+		cost more than composing the email), without the recipient's live links."""
+		return rendering.render(self.email_template, self.source, escaped, unsubscribe_url=stored_copy.NO_LINK)
 
 	def subject_for(self, doc: dict) -> str:
 		return " ".join(rendering.render(self.email_template, self.subject, doc).split())

@@ -7,33 +7,23 @@ recipient's live links: whoever may read the Email Campaign must not be able to 
 the recipient, or count a click, from the Desk.
 """
 
-from functools import lru_cache
-
-import frappe
 from frappe.utils.html_utils import sanitize_html
+
+from email_campaign_app.core import html_shapes
 
 # A link Frappe's sanitizer drops (only http, https, mailto and cid survive): the footer's
 # "Unsubscribe" stays as text, without a target.
 NO_LINK = "about:blank"
 
 
-def without_live_links(html: str, unsubscribe_url: str) -> str:
-	"""The email's body before its links were tracked, without the recipient's unsubscribe link."""
-	return html.replace(unsubscribe_url, NO_LINK) if unsubscribe_url else html
-
-
-def sanitized(fieldname: str, value: str | None) -> str | None:
-	"""`value` as Frappe would store it in that Communication field."""
+def sanitized(value: str | None) -> str | None:
+	"""`value` as Frappe's sanitizer leaves it in a Communication field. Without linkify (which
+	Frappe adds for a Text Editor field): it turns bare web addresses into links, a matter of
+	looks that costs as much again as the sanitizing."""
 	if not value or ("<" not in value and ">" not in value):
 		return value
-	return sanitized_html(value, communication_fieldtype(fieldname) == "Text Editor")
+	return html_shapes.sanitized(value, sanitize_html, SHAPES)
 
 
-@lru_cache(maxsize=256)
-def sanitized_html(value: str, linkify: bool) -> str:
-	"""Cached: a group step's copies are often the same for every member."""
-	return sanitize_html(value, linkify=linkify)
-
-
-def communication_fieldtype(fieldname: str) -> str:
-	return frappe.get_meta("Communication").get_field(fieldname).fieldtype
+# what the sanitizer made of each shape of HTML this process has cleaned (core/html_shapes.py)
+SHAPES: dict[tuple, tuple] = {}

@@ -149,7 +149,7 @@ def write_communications(emails: list[QueuedEmail]):
 			(
 				e.communication, stamp, stamp, user, user, 0,
 				"Communication", "Email", "Sent", "Linked", "Scheduled" if e.send_after else "Sending",
-				stored_copy.sanitized("subject", e.email.subject), stored_copy.sanitized("content", e.email.body), e.sender, frappe.utils.parse_addr(e.sender)[0], e.send.recipient.email, stamp,
+				stored_copy.sanitized(e.email.subject), stored_copy.sanitized(e.email.body), e.sender, frappe.utils.parse_addr(e.sender)[0], e.send.recipient.email, stamp,
 				"Email Campaign", e.send.email_campaign, e.campaign.owner, e.send.step.email_template, e.campaign.sender,
 				e.email_account, e.email.message_id, e.send_after,
 			)
