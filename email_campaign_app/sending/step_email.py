@@ -137,7 +137,9 @@ class StepMessage:
 		"""What the Communication keeps: the template and its footer as the Preview shows them
 		(not CSS-inlined: the Desk styles it, and sanitizing a style attribute on every tag would
 		cost more than composing the email), without the recipient's live links."""
-		return rendering.render(self.email_template, self.source, escaped, unsubscribe_url=stored_copy.NO_LINK)
+		return rendering.render(
+			self.email_template, self.source, escaped, unsubscribe_url=stored_copy.NO_LINK
+		)
 
 	def subject_for(self, doc: dict) -> str:
 		return " ".join(rendering.render(self.email_template, self.subject, doc).split())
@@ -159,6 +161,4 @@ class StepMessage:
 		mail.set_message_id(message_id)
 		email_links.set_list_unsubscribe_headers(mail, unsubscribe_url)
 		message = mail.as_string()
-		return Email(
-			stored_subject, stored_copy.without_live_links(body, unsubscribe_url), message, message_id
-		)
+		return Email(stored_subject, self.stored_body(escaped), message, message_id)

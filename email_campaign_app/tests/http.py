@@ -50,7 +50,9 @@ class Client:
 	def request(self, method: str, path: str, json=None, query=None, headers=None, **kwargs):
 		"""`kwargs` go to werkzeug's test client (data=, query_string=, …)."""
 		client = get_test_client(use_cookies=False)
-		kwargs = {"headers": {**self.headers, **(headers or {})}, "json": json, "query_string": query or {}, **kwargs}
+		kwargs = {"headers": {**self.headers, **(headers or {})}, "json": json, **kwargs}
+		if query:
+			kwargs["query_string"] = query
 		frappe.db.commit()
 		response = make_request(
 			target=getattr(client, method.lower()), args=(path,), kwargs=kwargs, site=frappe.local.site
