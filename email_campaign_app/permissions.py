@@ -160,7 +160,7 @@ def check_can_read(doctype: str, name: str):
 # What the Email Campaign form checks, on every path that saves one (REST, bulk, rules)
 
 
-def check_can_read_recipient(email_campaign, recipient_doctypes: tuple):
+def check_may_choose_recipient(email_campaign, recipient_doctypes: tuple):
 	"""Who saves an Email Campaign must be allowed to read its recipient (the emails show the
 	recipient's data on the timeline). The same message whether the record is missing or not
 	readable, so that nobody learns which records exist."""

@@ -106,7 +106,7 @@ class EmailCampaign(Document):
 	def _validate_links(self):
 		"""Frappe checks that links exist before `validate` runs: whether the user may read the
 		recipient is checked first, so that its "could not find" answers nobody who may not."""
-		permissions.check_can_read_recipient(self, RECIPIENT_DOCTYPES)
+		permissions.check_may_choose_recipient(self, RECIPIENT_DOCTYPES)
 		super()._validate_links()
 
 	def validate_locked_fields(self):
