@@ -10,7 +10,7 @@ from frappe.query_builder.functions import Coalesce, Count, Sum
 from frappe.utils import add_days, getdate
 from pypika.terms import Case
 
-from email_campaign_app.core import failures, schedule
+from email_campaign_app.core import failures, schedule, statuses
 from email_campaign_app.sending import pausing
 from email_campaign_app.sending.ledger import LEDGER
 
@@ -46,9 +46,9 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 			*keys,
 			count(Ledger.email_queue.isnotnull()).as_("queued"),
 			count(EmailQueue.status == "Sent").as_("sent"),
-			count(Ledger.status == failures.FAILED).as_("failed"),
+			count(Ledger.status == statuses.FAILED).as_("failed"),
 			count(
-				(Ledger.status == failures.ERROR)
+				(Ledger.status == statuses.ERROR)
 				| ((Ledger.status == "Queued") & EmailQueue.status.isin(("Error", "Expired")))
 			).as_("retrying"),
 			count(Ledger.bounce.isin(("Hard", "Soft"))).as_("bounced"),
@@ -84,7 +84,7 @@ def main_failure_reasons(filters: dict, group_by_campaign: bool) -> dict[tuple, 
 			Ledger.error,
 			Count("*").as_("count"),
 		)
-		.where(in_scope(Ledger, filters) & (Ledger.status == failures.FAILED))
+		.where(in_scope(Ledger, filters) & (Ledger.status == statuses.FAILED))
 		.groupby(Ledger.campaign_name, Ledger.email_template, Ledger.send_after_days, Ledger.error)
 		.orderby(Count("*"), order=Order.desc)
 		.run(as_dict=True)

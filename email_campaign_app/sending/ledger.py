@@ -28,7 +28,7 @@ def record_error(send: schedule.Send, error: str):
 	"""Count a failed attempt where an admin sees it: the next run retries the email, until
 	its MAX_ATTEMPTS-th failure makes it Failed."""
 	row = frappe.db.get_value(LEDGER, send.key, ["status", "attempts"], as_dict=True)
-	if row and row.status != failures.ERROR:
+	if row and row.status != statuses.ERROR:
 		return  # a concurrent worker sent it meanwhile
 	if not frappe.db.exists("Email Campaign", send.email_campaign):
 		return
@@ -70,7 +70,7 @@ def record_error(send: schedule.Send, error: str):
 
 
 def next_step(status: str, attempts: int) -> str:
-	if status == failures.FAILED:
+	if status == statuses.FAILED:
 		return _("It failed {0} time(s) and will not be sent again unless you retry it.").format(attempts)
 	return _("It will be retried on the next run.")
 
@@ -156,11 +156,11 @@ def record_delivery_failures(queued) -> bool:
 			Ledger.error, reason
 		).where(Ledger.name.isin([name for name, _communication in rows_of_outcome])).run()
 		set_delivery_status([communication for _name, communication in rows_of_outcome], "Error")
-	return any(status == failures.ERROR for status, _attempts, _reason in outcomes)
+	return any(status == statuses.ERROR for status, _attempts, _reason in outcomes)
 
 
 def reopen_email_campaigns_to_retry():
-	retry = frappe.get_all(LEDGER, filters={"status": failures.ERROR}, pluck="email_campaign", distinct=True)
+	retry = frappe.get_all(LEDGER, filters={"status": statuses.ERROR}, pluck="email_campaign", distinct=True)
 	if retry:
 		EmailCampaign = frappe.qb.DocType("Email Campaign")
 		frappe.qb.update(EmailCampaign).set(EmailCampaign.all_steps_sent, 0).where(
@@ -172,10 +172,10 @@ def retry_failed(email_campaign: str) -> int:
 	"""A user's explicit retry: the Email Campaign's Failed emails go again on the next run."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	failed = frappe.get_all(
-		LEDGER, filters={"email_campaign": email_campaign, "status": failures.FAILED}, pluck="name"
+		LEDGER, filters={"email_campaign": email_campaign, "status": statuses.FAILED}, pluck="name"
 	)
 	if failed:
-		frappe.qb.update(Ledger).set(Ledger.status, failures.ERROR).set(Ledger.attempts, 0).where(
+		frappe.qb.update(Ledger).set(Ledger.status, statuses.ERROR).set(Ledger.attempts, 0).where(
 			Ledger.name.isin(failed)
 		).run()
 		reopen_email_campaigns_to_retry()

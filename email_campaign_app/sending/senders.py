@@ -24,6 +24,6 @@ def sender_problem(user: str | None) -> str | None:
 	return None
 
 
-def check_sender(user: str | None, prefix: str = ""):
+def check_sender(user: str | None):
 	if problem := sender_problem(user):
-		frappe.throw(prefix + problem, title=_("Invalid Sender"))
+		frappe.throw(problem, title=_("Invalid Sender"))
