@@ -36,11 +36,12 @@ import frappe
 from frappe.utils import today
 
 sys.path.insert(0, os.path.dirname(__file__))
+import send_at
 from daily_run import QueryCounter
 
 from email_campaign_app.core import schedule
 from email_campaign_app.sending import batch as sending
-from email_campaign_app.sending import delivery, planning
+from email_campaign_app.sending import delivery, planning, releasing
 
 ACCOUNT = "Group Send Benchmark Outbox"
 BODY = (
@@ -170,8 +171,14 @@ class Sink:
 		self.process.stderr.readline()  # listening
 
 	def recipients(self) -> list[str]:
+		return [recipient for _at, recipient in self.arrivals()]
+
+	def arrivals(self) -> list[tuple[float, str]]:
+		"""(seconds since the epoch, recipient) of every message accepted, in order."""
 		with open(self.log) as log:
-			return [line.strip() for line in log]
+			return [
+				(float(at), recipient) for at, recipient in (line.split() for line in log if line.strip())
+			]
 
 	def clear(self):
 		open(self.log, "w").close()
@@ -219,7 +226,7 @@ def queue_app_step(email_campaign: str) -> list[list[str]]:
 		"email_campaign_app.sending.batch.deliver", side_effect=lambda queued: deliveries.append(queued) or []
 	):
 		due = planning.plan_due_emails([email_campaign])
-		for batch in schedule.batches(due.sends, planning.BATCH_SIZE):
+		for batch in schedule.batches(due.sends, releasing.BATCH_SIZE):
 			sending.send_batch([sending.as_job_arg(send) for send in batch])
 	return deliveries
 
@@ -334,7 +341,7 @@ def run_production(sink, members, run, site):
 	try:
 		time.sleep(5)  # the worker and the scheduler are up
 		started = time.perf_counter()
-		frappe.enqueue("email_campaign_app.tasks.daily", queue="long")
+		frappe.enqueue("email_campaign_app.tasks.dispatch", queue="default")
 		frappe.db.commit()
 		while sum(counts(sink, f"app.{run}.").values()) < members // 10:
 			time.sleep(0.2)
@@ -433,7 +440,14 @@ def main():
 	parser.add_argument("--site", required=True)
 	parser.add_argument("--members", type=int, default=5000)
 	parser.add_argument("--modes", default="loop,production")
+	parser.add_argument(
+		"--send-at", action="store_true", help="the production path with Send At a minute ahead (send_at.py)"
+	)
+	parser.add_argument("--limit-per-minute", type=int, help="with --send-at: the account's limit")
+	parser.add_argument("--newsletter-minutes", type=int, default=10, help="with --send-at")
 	args = parser.parse_args()
+	if args.send_at:
+		args.modes = "send-at"
 	frappe.init(site=args.site)
 	frappe.connect()
 	frappe.set_user("Administrator")
@@ -449,6 +463,18 @@ def main():
 			frappe.db.commit()
 			drop_queued_jobs(args.site)
 			run = frappe.generate_hash(length=6)
+			if mode == "send-at":
+				results = send_at.run_send_at(
+					sys.modules[__name__],
+					sink,
+					args.members,
+					run,
+					args.site,
+					args.limit_per_minute,
+					args.newsletter_minutes,
+				)
+				send_at.report(results, args.members, args.limit_per_minute)
+				continue
 			results = (
 				run_loop(sink, args.members, run)
 				if mode == "loop"

@@ -85,6 +85,7 @@ doc_events = {
 scheduler_events = {
 	"all": ["email_campaign_app.tasks.sync_ledger"],
 	"daily": ["email_campaign_app.tasks.daily"],
+	"cron": {"* * * * *": ["email_campaign_app.tasks.dispatch"]},
 }
 
 # Email

@@ -40,6 +40,7 @@ FRAPPE_DOCTYPES = {
 	},
 	"Communication Link": {"link_doctype", "link_name"},
 	"Error Log": {"reference_doctype", "reference_name", "error", "method"},
+	"Email Account": {"name", "email_id", "dsn_notify_type", "default_outgoing"},
 	"Contact": {"name", "email_id", "unsubscribed", "first_name"},
 	"DocType": {"name"},
 	"Email Group": {"name"},
@@ -57,6 +58,7 @@ FRAPPE_DOCTYPES = {
 		"communication",
 		"send_after",
 		"priority",
+		"email_account",
 	},
 	"Email Queue Recipient": {"recipient", "status", "error"},
 	"Email Template": {"name", "subject", "response", "response_html", "use_html"},
@@ -97,7 +99,7 @@ def fieldnames(doctype):
 def test_the_expected_doctypes_exist():
 	assert set(APP_DOCTYPES) == {
 		"Campaign", "Campaign Email Schedule", "Campaign Enrolment Rule", "Lead", "Email Campaign", "Email Campaign Send Log",
-		"Email Campaign Suppression", "Email Campaign Settings",
+		"Email Campaign Suppression", "Email Campaign Settings", "Email Campaign Sending Limit",
 	}  # fmt: skip
 
 

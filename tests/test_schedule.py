@@ -1,4 +1,4 @@
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +13,6 @@ from email_campaign_app.core.schedule import (
 	Step,
 	end_date,
 	plan,
-	send_at_datetime,
 	status_on,
 )
 
@@ -115,7 +114,7 @@ def test_plan_marks_finished_only_when_every_step_is_done_for_everyone():
 
 
 def test_plan_without_recipient_today_is_not_finished():
-	assert plan([candidate(recipients=())], [], START + timedelta(days=9)) == schedule.Plan([], [])
+	assert plan([candidate(recipients=())], [], START + timedelta(days=9)) == schedule.Plan([], [], ["EC-1"])
 
 
 def test_plan_without_schedule_is_never_finished():
@@ -133,13 +132,6 @@ def test_send_keys_ignore_address_case_and_differ_per_step_campaign_and_address(
 	}
 	assert key not in others and len(others) == 4
 	assert len(key) == 40
-
-
-def test_send_time_is_send_at_on_the_day_and_at_once_when_overdue():
-	nine = time(9, 0)
-	assert send_at_datetime(START, START, datetime(2019, 7, 22, 0, 5), nine) == datetime(2019, 7, 22, 9, 0)
-	assert send_at_datetime(START, START, datetime(2019, 7, 22, 10, 0), nine) is None
-	assert send_at_datetime(START, START + timedelta(days=1), datetime(2019, 7, 23, 0, 5), nine) is None
 
 
 def test_batches():

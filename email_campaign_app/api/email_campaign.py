@@ -2,22 +2,33 @@
 
 import frappe
 from frappe import _
+from frappe.utils import now_datetime
 
 from email_campaign_app import permissions
 from email_campaign_app.desk import figures
 from email_campaign_app.desk import preview as previews
-from email_campaign_app.sending import ledger, pausing, planning
+from email_campaign_app.sending import ledger, pausing, planning, releasing
 
 
 @frappe.whitelist(methods=["POST"])
 def send_due_emails_now(email_campaign: str):
-	"""Queue now what the daily job would queue today for this Email Campaign."""
+	"""Send now what is due today for this Email Campaign, whatever its Send At (within the
+	sending limits and caps: what they hold waits)."""
 	permissions.check_is_manager()
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
 	due = planning.queue_due_emails([email_campaign])
+	waiting = sum(sum(held.values()) for held in due.waiting.values())
 	if due.sends:
-		frappe.msgprint(_("{0} email(s) queued.").format(len(due.sends)), indicator="green", alert=True)
-	else:
+		frappe.msgprint(
+			_("{0} email(s) handed to the background workers to send now.").format(len(due.sends)),
+			indicator="green",
+			alert=True,
+		)
+	if waiting:
+		frappe.msgprint(
+			_("{0} email(s) wait for a sending limit or a recipient's cap.").format(waiting), alert=True
+		)
+	if not due.sends and not waiting:
 		frappe.msgprint(_("Nothing is due today for this Email Campaign."), alert=True)
 	return len(due.sends)
 
@@ -45,17 +56,20 @@ def pause_email_campaign(email_campaign: str):
 @frappe.whitelist(methods=["POST"])
 def resume_email_campaign(email_campaign: str, mode: str):
 	"""Resume, shifting the remaining schedule by the paused days or catching up; what is
-	due today is queued at once."""
+	due today leaves now when its Send At has passed, else at its Send At."""
 	doc = frappe.get_doc("Email Campaign", email_campaign)
 	permissions.check_can_pause(doc)
 	shifted = pausing.resume(doc, mode)
-	due = planning.queue_due_emails([doc.name])
-	frappe.msgprint(
-		_("Email Campaign resumed: {0} email(s) queued now.").format(len(due.sends)),
-		indicator="green",
-		alert=True,
-	)
-	return {"status": doc.status, "shifted_days": shifted, "queued": len(due.sends), "end_date": doc.end_date}
+	send_at = doc.send_at or releasing.DEFAULT_SEND_AT
+	released = 0
+	if now_datetime().strftime("%H:%M") >= send_at:
+		released = len(planning.queue_due_emails([doc.name]).sends)
+		message = _("Email Campaign resumed: {0} email(s) handed to the background workers to send now.")
+		frappe.msgprint(message.format(released), indicator="green", alert=True)
+	else:
+		message = _("Email Campaign resumed: what is due today leaves at {0}.")
+		frappe.msgprint(message.format(send_at), indicator="green", alert=True)
+	return {"status": doc.status, "shifted_days": shifted, "queued": released, "end_date": doc.end_date}
 
 
 @frappe.whitelist()

@@ -141,7 +141,9 @@ def show_page(title: str, message: str, http_status_code: int):
 def refuse_link(title: str, message: str):
 	"""A 400 page for a link this site did not sign; 429 once a client has opened too many."""
 	if count_bad_token() > BAD_TOKEN_LIMIT:
-		return show_page(_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429)
+		return show_page(
+			_("Too many attempts"), _("Too many invalid links were opened. Try again later."), 429
+		)
 	return show_page(title, message, 400)
 
 

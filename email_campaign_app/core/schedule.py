@@ -6,8 +6,8 @@ functions what to do, and writes the result.
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from datetime import date
 from typing import NamedTuple
 
 from email_campaign_app.core.sending_days import EVERY_DAY, Calendar
@@ -145,6 +145,7 @@ class LedgerEntry(NamedTuple):
 class Plan:
 	sends: list[Send]
 	finished: list[str]
+	candidates: list[str] = field(default_factory=list)  # every Email Campaign looked at
 
 
 def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: date) -> Plan:
@@ -165,6 +166,7 @@ def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: 
 	result = Plan(sends=[], finished=[])
 	orders: dict[tuple[Step, ...], tuple[Step, ...]] = {}
 	for candidate in candidates:
+		result.candidates.append(candidate.name)
 		ordered = orders.get(candidate.steps) or orders.setdefault(
 			candidate.steps, in_schedule_order(candidate.steps)
 		)
@@ -188,17 +190,6 @@ def plan(candidates: Iterable[Candidate], ledger: Iterable[LedgerEntry], today: 
 		if finished:
 			result.finished.append(candidate.name)
 	return result
-
-
-def send_at_datetime(send_date: date, today: date, now: datetime, send_at: time) -> datetime | None:
-	"""When a queued email should leave: at `send_at` on its own day, at once when overdue.
-
-	None means "at once". All values are in the site's time zone.
-	"""
-	if send_date < today:
-		return None
-	planned = datetime.combine(send_date, send_at)
-	return planned if planned > now else None
 
 
 def batches(items: list, size: int) -> list[list]:

@@ -15,6 +15,7 @@ PAUSABLE = (SCHEDULED, IN_PROGRESS)
 
 # Email Campaign Send Log (the ledger): one email
 QUEUED = "Queued"  # written to Frappe's Email Queue, not sent yet
+WAITING = "Waiting"  # written, held back: its sending account was slowed down or stopped
 SENT = "Sent"
 ERROR = "Error"  # retried on the next run
 FAILED = "Failed"  # never sent again unless a user retries it

@@ -11,11 +11,11 @@ from frappe.utils import add_days, getdate
 from pypika.terms import Case
 
 from email_campaign_app.core import failures, schedule, statuses
-from email_campaign_app.sending import pausing
+from email_campaign_app.sending import pausing, releasing
 from email_campaign_app.sending.ledger import LEDGER
 
 STEP_FIGURES = (
-	"queued", "sent", "failed", "retrying", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
+	"queued", "waiting", "sent", "failed", "retrying", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
 )  # fmt: skip
 
 
@@ -45,6 +45,7 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 		.select(
 			*keys,
 			count(Ledger.email_queue.isnotnull()).as_("queued"),
+			count(Ledger.status == statuses.WAITING).as_("waiting"),
 			count(EmailQueue.status == "Sent").as_("sent"),
 			count(Ledger.status == statuses.FAILED).as_("failed"),
 			count(
@@ -65,11 +66,30 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 	rows = query.run(as_dict=True)
 	unsubscribed = unsubscribes_by_step(filters, group_by_campaign)
 	reasons = main_failure_reasons(filters, group_by_campaign)
+	held = held_back(filters, group_by_campaign, {row.get("campaign_name") for row in rows})
 	for row in rows:
 		key = (row.get("campaign_name"), row.email_template, row.send_after_days)
 		row.unsubscribed = unsubscribed.get(key, 0)
 		row.failure_reason = reasons.get(key, "")
+		count, why = held.get(key, (0, ""))
+		row.waiting += count
+		row.waiting_reason = why
 	return rows
+
+
+def held_back(filters: dict, group_by_campaign: bool, campaigns: set) -> dict[tuple, tuple[int, str]]:
+	"""Per step, the emails due that the dispatcher holds for a limit or a cap, and why."""
+	email_campaign = single_value(filters, "email_campaign")
+	if email_campaign:
+		campaigns = {frappe.db.get_value("Email Campaign", email_campaign, "campaign_name")}
+	elif single_value(filters, "campaign_name"):
+		campaigns = {single_value(filters, "campaign_name")}
+	held: dict[tuple, tuple[int, str]] = {}
+	for campaign_name in campaigns - {None}:
+		for template, days, why, count in releasing.waiting_of(campaign_name, email_campaign):
+			key = (campaign_name if group_by_campaign else None, template, days)
+			held[key] = (held.get(key, (0, ""))[0] + count, why)
+	return held
 
 
 def main_failure_reasons(filters: dict, group_by_campaign: bool) -> dict[tuple, str]:
@@ -182,9 +202,13 @@ def schedule_view(email_campaign: str) -> list[dict]:
 	counts = {(r.email_template, r.send_after_days): r for r in step_counts({"email_campaign": doc.name})}
 	start, calendar = getdate(doc.start_date), doc.get_calendar()
 	dates = pausing.send_dates(doc)  # the real dates of what is left, catch-up included
+	held = held_back({"email_campaign": doc.name}, False, set())
 	rows = []
 	for step in schedule.in_schedule_order(doc.get_steps()):
-		figures = counts.get((step.email_template, step.send_after_days), {})
+		figures = counts.get((step.email_template, step.send_after_days))
+		if not figures:  # nothing written yet: what the dispatcher holds, if anything
+			count, why = held.get((None, step.email_template, step.send_after_days), (0, ""))
+			figures = {"waiting": count, "waiting_reason": why}
 		rows.append(
 			{
 				"email_template": step.email_template,
@@ -192,6 +216,7 @@ def schedule_view(email_campaign: str) -> list[dict]:
 				"send_date": dates.get(step.send_after_days, step.send_date(start, calendar)),
 				**{key: figures.get(key, 0) for key in STEP_FIGURES},
 				"failure_reason": figures.get("failure_reason", ""),
+				"waiting_reason": figures.get("waiting_reason", ""),
 			}
 		)
 	return rows

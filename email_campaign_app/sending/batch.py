@@ -17,7 +17,7 @@ import frappe
 from frappe.utils import getdate
 
 from email_campaign_app.core import schedule
-from email_campaign_app.sending import composing, delivery
+from email_campaign_app.sending import composing, delivery, limits
 from email_campaign_app.sending.context import BatchContext
 from email_campaign_app.sending.ledger import record_error
 from email_campaign_app.sending.writing import QueuedEmail, write
@@ -46,11 +46,13 @@ def from_job_arg(arg: dict) -> schedule.Send:
 	)
 
 
-def send_batch(sends: list[dict], email_queues: list[str] | None = None):
+def send_batch(sends: list[dict], email_queues: list[str] | None = None, grants: list | None = None):
 	"""Worker entry point: the batch is composed, written and delivered WRITE_SIZE emails at a
 	time, each part written in one transaction (the first emails leave while the rest wait).
 	When the site's own mail is waiting, the rest goes on in a job after it; `email_queues`
-	are then the emails already written that are still to be sent: this job sends them itself."""
+	are then the emails already written that are still to be sent: this job sends them itself.
+	`grants` are the places in its accounts' sending limits the batch took: they count from
+	when its last email left."""
 	left = delivery.send_now(email_queues) if email_queues else []
 	batch = [from_job_arg(arg) for arg in sends]
 	parts = schedule.batches(batch, WRITE_SIZE) if batch else []
@@ -58,10 +60,17 @@ def send_batch(sends: list[dict], email_queues: list[str] | None = None):
 	while parts and not left:
 		left = deliver(compose_and_write(parts.pop(0), context))
 	if left:
-		continue_after_site_mail(left, [as_job_arg(send) for part in parts for send in part])
+		continue_after_site_mail(left, [as_job_arg(send) for part in parts for send in part], grants)
+	elif grants:
+		limits.settle([limits.Grant(*taken) for taken in grants])
 
 
-def enqueue_batch(sends: list[dict], email_queues: list[str] | None = None, job_id: str | None = None):
+def enqueue_batch(
+	sends: list[dict],
+	email_queues: list[str] | None = None,
+	job_id: str | None = None,
+	grants: list | None = None,
+):
 	"""A job for `send_batch`; a `job_id` made of the emails' keys keeps it from running twice."""
 	frappe.enqueue(
 		send_batch,
@@ -71,16 +80,17 @@ def enqueue_batch(sends: list[dict], email_queues: list[str] | None = None, job_
 		now=frappe.flags.in_test,
 		sends=sends,
 		email_queues=email_queues,
+		grants=[tuple(taken) for taken in grants] if grants else None,
 	)
 
 
-def continue_after_site_mail(left: list[str], sends: list[dict]):
+def continue_after_site_mail(left: list[str], sends: list[dict], grants: list | None = None):
 	"""Frappe's flush sends the site's mail first (in its order, by priority), then a new job
 	goes on with the campaign: the emails written and left unsent (their window keeps the
 	flush off them meanwhile), then the batch's `sends` not written yet."""
 	delivery.let_site_mail_go_first()
 	keys = left + [arg["email"] + arg["email_campaign"] for arg in sends]
-	enqueue_batch(sends, left, job_id="continued:" + "".join(keys))
+	enqueue_batch(sends, left, job_id="continued:" + "".join(keys), grants=grants)
 
 
 def compose_and_write(batch: list[schedule.Send], context: BatchContext) -> list[str]:

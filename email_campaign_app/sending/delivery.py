@@ -21,6 +21,7 @@ notification) is waiting, the job makes way for Frappe's flush and the campaign 
 new job, after it. Then the ledger is synced for the emails sent.
 """
 
+import smtplib
 from contextlib import suppress
 
 import frappe
@@ -29,7 +30,8 @@ from frappe.email.doctype.email_queue.email_queue import EmailQueue, SendMailCon
 from frappe.email.queue import get_queue
 from frappe.utils import add_to_date, now_datetime
 
-from email_campaign_app.sending import ledger
+from email_campaign_app.core import failures
+from email_campaign_app.sending import deferrals, ledger
 
 CAMPAIGN_PRIORITY = 0  # below Frappe's default 1: a site's transactional mail leaves first
 DELIVERY_WINDOW_MINUTES = 15
@@ -45,16 +47,27 @@ def window_end() -> str:
 
 def send_now(email_queues: list[str]) -> list[str]:
 	"""Send these Email Queues, those still left to this job, then sync the ledger for them.
-	Those left unsent, returned, wait for the site's own mail (see batch.continue_after_site_mail)."""
-	smtp_servers, left = {}, []
+	Those left unsent, returned, wait for the site's own mail (see batch.continue_after_site_mail).
+	An account the server slows down or refuses sends no more here: its emails are parked."""
+	smtp_servers, left, held, parked = {}, [], {}, {}
 	queues = take_over(email_queues)
 	for done, queue in enumerate(queues):
 		if done and done % YIELD_CHECK_EVERY == 0 and site_mail_waiting():
 			left = [queue.name for queue in queues[done:]]
 			break
-		with suppress(Exception):  # the context has recorded the error; Frappe retries it
+		if queue.email_account in held:
+			parked.setdefault(held[queue.email_account], []).append(queue.name)
+			continue
+		try:
 			send_one(queue, smtp_servers)
+		except Exception as error:  # the context has recorded a recipient's error; Frappe retries it
+			if concerns_the_account(queue, error):
+				held[queue.email_account] = deferrals.hold_account(queue.email_account, error)
+				parked.setdefault(held[queue.email_account], []).append(queue.name)
+				smtp_servers.pop(queue.email_account, None)
 	frappe.db.commit()  # the last email's outcome
+	for reason, names in parked.items():
+		deferrals.park(names, reason)
 	for smtp_server in smtp_servers.values():
 		with suppress(Exception):
 			smtp_server.quit()
@@ -62,6 +75,10 @@ def send_now(email_queues: list[str]) -> list[str]:
 	ledger.sync_ledger_with_email_queue(email_queues)
 	frappe.db.commit()
 	return left
+
+
+def concerns_the_account(queue, error: Exception) -> bool:
+	return bool(queue.email_account) and deferrals.verdict_of(error) != failures.RECIPIENT
 
 
 def send_one(queue: "CampaignEmailQueue", smtp_servers: dict):
@@ -165,6 +182,11 @@ class CampaignSendContext(SendMailContext):
 	def __enter__(self):
 		return self  # the claim set the status to Sending
 
+	def __exit__(self, exc_type, exc_val, exc_tb):
+		if exc_type and concerns_the_account(self.queue_doc, exc_val):
+			return False  # not this email's failure: send_now parks it, no attempt counted
+		return super().__exit__(exc_type, exc_val, exc_tb)
+
 	def include_attachments(self, message):
 		if self.queue_doc.attachments_list:
 			return super().include_attachments(message)
@@ -189,9 +211,33 @@ def send(queue: CampaignEmailQueue, smtp_server):
 				continue
 			message = context.build_message(recipient.recipient)
 			if not frappe.flags.in_test or frappe.flags.testing_email:
-				context.smtp_server.session.sendmail(
-					from_addr=queue.sender, to_addrs=recipient.recipient, msg=message
+				session = context.smtp_server.session
+				check_size(session, message)
+				mail_options, rcpt_options = dsn_options(session, context.email_account_doc, queue.name)
+				session.sendmail(
+					from_addr=queue.sender,
+					to_addrs=recipient.recipient,
+					msg=message,
+					mail_options=mail_options,
+					rcpt_options=rcpt_options,
 				)
 			context.update_recipient_status_to_sent(recipient)
 		if context.email_account_doc.append_emails_to_sent_folder:
 			context.email_account_doc.append_email_to_sent_folder(message)
+
+
+def check_size(session, message: bytes):
+	"""The server's SIZE limit, checked before sending (as Frappe 16 does): a refusal for good."""
+	limit = int(session.esmtp_features.get("size") or 0) if session.has_extn("SIZE") else 0
+	if limit and len(message) > limit:
+		raise smtplib.SMTPDataError(
+			552, f"5.3.4 The message ({len(message)} bytes) exceeds the server's size limit ({limit} bytes)"
+		)
+
+
+def dsn_options(session, account, envelope_id: str) -> tuple[list[str], list[str]]:
+	"""Delivery status notifications as the Email Account asks for them (Frappe 16's field)."""
+	notify = account.get("dsn_notify_type") if account else None
+	if not notify or not session.has_extn("DSN"):
+		return [], []
+	return ["RET=FULL", f"ENVID={envelope_id}"], [f"NOTIFY={notify}"]

@@ -84,7 +84,7 @@ def sync_ledger_with_email_queue(email_queues: list[str] | None = None):
 	`email_queues` limits the sync to those (a delivery job's own)."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	EmailQueue = frappe.qb.DocType("Email Queue")
-	queued = Ledger.status == statuses.QUEUED
+	queued = Ledger.status.isin((statuses.QUEUED, statuses.WAITING))
 	if email_queues is not None:
 		queued &= Ledger.email_queue.isin(email_queues or [""])
 	sent = (
@@ -186,7 +186,9 @@ def cancel_queued(filters: dict, reason: str):
 	"""The Queued emails `filters` select that have not left are cancelled in the Email Queue;
 	their ledger rows become Skipped with `reason`."""
 	rows = frappe.get_all(
-		LEDGER, filters={**filters, "status": statuses.QUEUED}, fields=["name", "email_queue"]
+		LEDGER,
+		filters={**filters, "status": ("in", (statuses.QUEUED, statuses.WAITING))},
+		fields=["name", "email_queue"],
 	)
 	queued = [row.email_queue for row in rows if row.email_queue]
 	if not queued:

@@ -75,6 +75,7 @@ def resume(doc, mode: str) -> int:
 			"catch_up_until": doc.catch_up_until,
 			"end_date": doc.end_date,
 			"all_steps_sent": 0,
+			"dispatched_on": None,
 		}
 	)
 	doc.add_comment("Info", resume_comment(mode, shift))
@@ -105,7 +106,7 @@ def withdraw_unsent_emails(email_campaign: str) -> int:
 		.select(Ledger.name, EmailQueue.name, Ledger.communication)
 		.where(
 			(Ledger.email_campaign == email_campaign)
-			& (Ledger.status == statuses.QUEUED)
+			& Ledger.status.isin((statuses.QUEUED, statuses.WAITING))
 			& (EmailQueue.status == "Not Sent")
 		)
 		.for_update()

@@ -1,56 +1,67 @@
-"""Finding what is due today across all Email Campaigns, and handing it to workers.
+"""Finding what is due now across all Email Campaigns, and handing it over.
 
 Set-based: a fixed number of queries whatever the number of Email Campaigns, then the core
-(`schedule.plan`) decides; the emails go to RQ workers in batches (see sending.py).
+(`schedule.plan`) decides what is due, and releasing.py what may leave now. The dispatcher
+(dispatcher.py) runs this every minute; an Email Campaign with nothing more to send today is
+marked and left alone until tomorrow, or until it changes.
 """
 
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Coalesce
-from frappe.utils import getdate, today
+from frappe.utils import getdate, now_datetime
 
 from email_campaign_app import utils
 from email_campaign_app.core import schedule, statuses
 from email_campaign_app.core.sending_days import EVERY_DAY
-from email_campaign_app.sending.batch import as_job_arg, enqueue_batch
+from email_campaign_app.sending import releasing
 from email_campaign_app.sending.calendars import get_calendars
 from email_campaign_app.sending.ledger import LEDGER
 
-BATCH_SIZE = 2500  # emails per job: each job pays a fresh work horse (~0.6 s), so few, large jobs
 
-
-def queue_due_emails(email_campaigns: list[str] | None = None) -> schedule.Plan:
-	"""Find every email due today and hand them to workers in batches."""
+def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> releasing.Release:
+	"""Release every email due now: those whose day has come and whose Send At has passed
+	(`email_campaigns`: those Email Campaigns' emails due today, whatever their Send At)."""
+	now = now or now_datetime()
 	unreachable: dict[str, str] = {}
-	due = plan_due_emails(email_campaigns, unreachable)
+	due = plan_due_emails(email_campaigns, unreachable, now)
 	mark_finished(due.finished)
 	for email_campaign, problem in unreachable.items():
 		report_unreachable(email_campaign, problem)
+	chosen = releasing.choose(due.sends, now)
+	mark_dispatched(set(due.candidates) - chosen.later_today, getdate(now))
+	releasing.remember_waiting(due.candidates, chosen.waiting)
 	frappe.db.commit()
-	for batch in schedule.batches(due.sends, BATCH_SIZE):
-		enqueue_batch([as_job_arg(send) for send in batch], job_id="".join(send.key for send in batch))
-	return due
+	releasing.hand_over(chosen)
+	return chosen
 
 
 def plan_due_emails(
-	email_campaigns: list[str] | None = None, unreachable: dict | None = None
+	email_campaigns: list[str] | None = None, unreachable: dict | None = None, now=None
 ) -> schedule.Plan:
 	"""Six queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
 	or Contact, the Email Group members, the schedules, the Campaigns counting business days,
 	the recipients who replied, the ledger; then the core decides.
 
 	Email Campaigns whose Lead or Contact is gone or has no email go into `unreachable`."""
+	now = now or now_datetime()
+	today = getdate(now)
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
 	candidate = (
-		(EmailCampaign.start_date <= today())
+		(EmailCampaign.start_date <= today)
 		& EmailCampaign.status.notin(schedule.KEPT_STATUSES)  # Unsubscribed, Paused, Replied
 		& (EmailCampaign.all_steps_sent == 0)
 	)
 	if email_campaigns is not None:
 		candidate &= EmailCampaign.name.isin(email_campaigns or [""])
+	else:  # the dispatcher: those whose Send At has come and that may have more to send today
+		send_at = Coalesce(EmailCampaign.send_at, releasing.DEFAULT_SEND_AT)
+		candidate &= (send_at <= now.strftime("%H:%M")) & (
+			EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on < today)
+		)
 	candidates = get_candidates(EmailCampaign, candidate, {} if unreachable is None else unreachable)
 	candidates = without_replied(candidates, EmailCampaign, candidate)  # stop on reply
-	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate), getdate(today()))
+	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate, today), today)
 
 
 def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule.Candidate]:
@@ -160,7 +171,7 @@ def get_steps(campaigns: set[str]) -> dict[str, list[schedule.Step]]:
 	return steps
 
 
-def get_ledger(EmailCampaign, candidate) -> list[schedule.LedgerEntry]:
+def get_ledger(EmailCampaign, candidate, today) -> list[schedule.LedgerEntry]:
 	"""The candidates' ledger rows that need no more sending (rows in Error are retried)."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	rows = (
@@ -172,7 +183,7 @@ def get_ledger(EmailCampaign, candidate) -> list[schedule.LedgerEntry]:
 			Ledger.email_template,
 			Ledger.send_after_days,
 			Ledger.recipient_email,
-			(Ledger.queued_on == today()).as_("queued_today"),  # an int is cheaper to read than a date
+			(Ledger.queued_on == today).as_("queued_today"),  # an int is cheaper to read than a date
 		)
 		.where(candidate & (Ledger.status != statuses.ERROR))
 		.run()
@@ -195,6 +206,16 @@ def report_unreachable(email_campaign: str, problem: str):
 		email_campaign,
 		comment=True,
 	)
+
+
+def mark_dispatched(email_campaigns: set[str], today):
+	"""Nothing more leaves today for these: the dispatcher leaves them alone until tomorrow (a
+	save, a resume or a retry clears the mark)."""
+	if email_campaigns:
+		EmailCampaign = frappe.qb.DocType("Email Campaign")
+		frappe.qb.update(EmailCampaign).set(EmailCampaign.dispatched_on, today).where(
+			EmailCampaign.name.isin(list(email_campaigns))
+		).run()
 
 
 def mark_finished(email_campaigns: list[str]):
@@ -247,7 +268,7 @@ def update_statuses():
 	by_status: dict[str, list[str]] = {}
 	for row in rows:
 		status = schedule.status_on(
-			getdate(row.start_date), getdate(row.end_date), getdate(today()), row.status
+			getdate(row.start_date), getdate(row.end_date), getdate(now_datetime()), row.status
 		)
 		if status != row.status:
 			by_status.setdefault(status, []).append(row.name)

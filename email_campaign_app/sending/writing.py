@@ -10,7 +10,7 @@ whose key nobody holds (a second worker waits on the key, then finds it taken).
 
 import frappe
 from frappe import _
-from frappe.utils import get_datetime, getdate, now, now_datetime, today
+from frappe.utils import now, today
 
 from email_campaign_app.core import schedule, statuses
 from email_campaign_app.sending import step_email as messages
@@ -37,7 +37,6 @@ class QueuedEmail:
 		self.person = context.person_of(send.recipient)
 		self.communication = self.email_queue = None
 		self.name_rows()
-		self.send_after = send_time(send, campaign) if email else None
 		self.email_account = context.email_account_of(sender) if email else None
 
 	def name_rows(self):
@@ -53,8 +52,8 @@ class QueuedEmail:
 
 
 def write(emails: list[QueuedEmail]) -> list[str]:
-	"""Claim the emails' ledger rows and write the claimed ones; the Email Queues written that
-	are due now (the others leave later today, with Frappe's flush)."""
+	"""Claim the emails' ledger rows and write the claimed ones; their Email Queues, to deliver
+	now (the dispatcher releases an email at its Send At)."""
 	if not emails:
 		return []
 	claim = frappe.generate_hash(length=12)
@@ -70,7 +69,7 @@ def write(emails: list[QueuedEmail]) -> list[str]:
 	claimed = [email for email in emails if email.key in ours and email.email]
 	write_communications(claimed)
 	write_email_queues(claimed)
-	return [email.email_queue for email in claimed if not email.send_after]
+	return [email.email_queue for email in claimed]
 
 
 def insert_rows(doctype: str, fields: tuple, rows: list[tuple], ignore_duplicates: bool = False):
@@ -143,15 +142,15 @@ def write_communications(emails: list[QueuedEmail]):
 			"communication_type", "communication_medium", "sent_or_received", "status", "delivery_status",
 			"subject", "content", "sender", "sender_full_name", "recipients", "communication_date",
 			"reference_doctype", "reference_name", "reference_owner", "email_template", "user",
-			"email_account", "message_id", "send_after",
+			"email_account", "message_id",
 		),
 		[
 			(
 				e.communication, stamp, stamp, user, user, 0,
-				"Communication", "Email", "Sent", "Linked", "Scheduled" if e.send_after else "Sending",
+				"Communication", "Email", "Sent", "Linked", "Sending",
 				stored_copy.sanitized(e.email.subject), stored_copy.sanitized(e.email.body), e.sender, frappe.utils.parse_addr(e.sender)[0], e.send.recipient.email, stamp,
 				"Email Campaign", e.send.email_campaign, e.campaign.owner, e.send.step.email_template, e.campaign.sender,
-				e.email_account, e.email.message_id, e.send_after,
+				e.email_account, e.email.message_id,
 			)
 			for e in emails
 		],
@@ -206,7 +205,7 @@ def write_email_queues(emails: list[QueuedEmail]):
 			(
 				e.email_queue, stamp, stamp, user, user, 0,
 				"Not Sent", CAMPAIGN_PRIORITY, e.sender, e.email.message, e.email.message_id, "Email Campaign", e.send.email_campaign,
-				e.send_after or held_until, e.email_account, 0, "[]", 0, "",
+				held_until, e.email_account, 0, "[]", 0, "",
 			)
 			for e in emails
 		],
@@ -245,9 +244,3 @@ def write_email_queues(emails: list[QueuedEmail]):
 			for e in emails
 		],
 	)
-
-
-def send_time(send: schedule.Send, email_campaign) -> str | None:
-	send_at = get_datetime(f"{send.send_date} {email_campaign.send_at or '09:00'}").time()
-	leaves_at = schedule.send_at_datetime(send.send_date, getdate(today()), now_datetime(), send_at)
-	return str(leaves_at) if leaves_at else None

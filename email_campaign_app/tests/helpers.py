@@ -151,6 +151,8 @@ def make_email_group(emails=(), unsubscribed=()):
 
 
 def make_email_campaign(campaign, recipient, email_campaign_for="Lead", start_date=None, **extra):
+	"""Send At 00:00 unless told: its emails are due as soon as their day comes, whatever the
+	time the test runs at (the Send At tests choose theirs)."""
 	return frappe.get_doc(
 		{
 			"doctype": "Email Campaign",
@@ -159,6 +161,7 @@ def make_email_campaign(campaign, recipient, email_campaign_for="Lead", start_da
 			"recipient": recipient,
 			"sender": "Administrator",
 			"start_date": start_date or today(),
+			"send_at": "00:00",
 			**extra,
 		}
 	).insert(ignore_permissions=True)

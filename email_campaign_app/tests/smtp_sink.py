@@ -8,6 +8,7 @@ each accepted message's raw bytes, and can refuse recipients the way real server
 
 import socketserver
 import threading
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -126,10 +127,10 @@ def header_lines(data: bytes, name: str) -> list[bytes]:
 
 
 def serve(port: int, log_path: str):
-	"""Run the server in its own process, writing each accepted message's recipients as a line
-	of `log_path`: a benchmark then measures senders, not a server sharing their interpreter."""
+	"""Run the server in its own process, writing each accepted message's arrival time (seconds
+	since the epoch) and recipients as a line of `log_path`: a benchmark then measures senders,
+	not a server sharing their interpreter."""
 	import sys
-	import time
 
 	with open(log_path, "a", buffering=1) as log:
 
@@ -150,7 +151,7 @@ class LoggedMessages(list):
 		self.log = log
 
 	def append(self, message: Received):
-		self.log.write(",".join(message.recipients) + "\n")
+		self.log.write(f"{time.time():.3f} {','.join(message.recipients)}\n")
 
 
 if __name__ == "__main__":

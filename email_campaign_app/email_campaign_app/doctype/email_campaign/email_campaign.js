@@ -196,6 +196,7 @@ const email_campaign = {
 			__("Email Template"),
 			__("Planned Date"),
 			__("Queued"),
+			__("Waiting"),
 			__("Sent"),
 			__("Failed"),
 			__("Retrying"),
@@ -211,7 +212,9 @@ const email_campaign = {
 				<td>${s.send_after_days}</td>
 				<td>${frappe.utils.escape_html(s.email_template)}</td>
 				<td>${frappe.datetime.str_to_user(s.send_date)}</td>
-				<td>${s.queued}</td><td>${s.sent}</td>
+				<td>${s.queued}</td>
+				<td title="${frappe.utils.escape_html(s.waiting_reason || "")}">${s.waiting}</td>
+				<td>${s.sent}</td>
 				<td title="${frappe.utils.escape_html(s.failure_reason)}">${s.failed}</td>
 				<td>${s.retrying}</td><td>${s.bounced}</td><td>${s.complaints}</td><td>${s.opened}</td>
 				<td title="${__("{0} click(s)", [s.clicks])}">${s.clicked}</td><td>${s.replied}</td><td>${s.unsubscribed}</td>

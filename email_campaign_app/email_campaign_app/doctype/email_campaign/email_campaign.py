@@ -30,6 +30,7 @@ class EmailCampaign(Document):
 		all_steps_sent: DF.Check
 		campaign_name: DF.Link
 		catch_up_until: DF.Date | None
+		dispatched_on: DF.Date | None
 		email_campaign_for: DF.Literal["", "Lead", "Contact", "Email Group"]
 		end_date: DF.Date | None
 		paused_on: DF.Datetime | None
@@ -102,6 +103,7 @@ class EmailCampaign(Document):
 		self.validate_no_running_duplicate()
 		self.set_status()
 		self.all_steps_sent = 0
+		self.dispatched_on = None  # the dispatcher looks at it again today
 
 	def _validate_links(self):
 		"""Frappe checks that links exist before `validate` runs: whether the user may read the

@@ -500,7 +500,7 @@ class TestStepEmailBuiltOnce(IntegrationTestCase):
 		self.assertIn("List-Unsubscribe: <https://example.com/unsubscribe?t=1>", fast.message)
 		self.assertIn(f"Message-Id: <{fast.message_id}>", fast.message)
 		self.assertIn('<p style="', html_part(fast.message))  # the template's own HTML is CSS-inlined too
-		self.assertIn('<h2>Hello Ada</h2>', fast.body)  # the Desk's copy is the template as written
+		self.assertIn("<h2>Hello Ada</h2>", fast.body)  # the Desk's copy is the template as written
 
 	def test_a_template_the_html_parser_would_reorder_is_built_per_recipient(self):
 		step, fast, _slow = self.emails_for(

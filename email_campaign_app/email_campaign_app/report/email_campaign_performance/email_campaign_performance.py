@@ -22,6 +22,7 @@ def execute(filters=None):
 		raise
 	for row in data:
 		row.failure_reason = escape_html(row.failure_reason)  # a Data column is shown as HTML
+		row.waiting_reason = escape_html(row.get("waiting_reason") or "")
 		row.bounce_rate = rate(row.bounced, row.sent)
 		row.complaint_rate = rate(row.complaints, row.sent)
 	return get_columns(), data, None, get_chart(data)
@@ -66,6 +67,8 @@ def get_columns():
 			"width": 200,
 		},
 		{"fieldname": "queued", "label": _("Queued"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "waiting", "label": _("Waiting"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "waiting_reason", "label": _("Waiting For"), "fieldtype": "Data", "width": 200},
 		{"fieldname": "sent", "label": _("Sent"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "failed", "label": _("Failed"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "retrying", "label": _("Retrying"), "fieldtype": "Int", "width": 90},

@@ -1,0 +1,138 @@
+"""The dispatcher: every campaign email leaves at its Send At, through the app's own delivery.
+
+Frappe's scheduler enqueues `dispatch` every minute (a cron event), at whatever second its
+tick falls on. A run releases what is due now (planning.py), then waits for what becomes due
+before the next run: a Send At within HORIZON_SECONDS, a place freeing in a limited account's
+window, the end of an account's backoff. So a step at 09:00 leaves at 09:00, not up to a tick
+later, and a limited account sends as fast as its limits allow. It waits only while no other
+job waits for a worker, and ends before the next tick (one dispatcher at a time: Frappe does
+not enqueue a scheduled job that is still running).
+
+Emails parked by a deferral (deferrals.py) are sent first, in their order, once their account
+may send again.
+"""
+
+import time
+from datetime import datetime, timedelta
+
+import frappe
+from frappe.utils import get_datetime, getdate, now_datetime
+from frappe.utils.background_jobs import get_queue
+
+from email_campaign_app.core import statuses
+from email_campaign_app.sending import delivery, limits, planning
+from email_campaign_app.sending.ledger import LEDGER
+
+HORIZON_SECONDS = 45  # under the scheduler's 60 s tick: the run is over when the next is due
+POLL_SECONDS = 0.25
+QUEUES = ("short", "default", "long")
+
+
+def dispatch(wait: bool | None = None):
+	"""Release what is due now, then what becomes due within the horizon (tests do not wait)."""
+	wait = not frappe.flags.in_test if wait is None else wait
+	deadline = now_datetime() + timedelta(seconds=HORIZON_SECONDS)
+	held = release_due(now_datetime())
+	while wait and (at := next_release_at(now_datetime(), held)) and at <= deadline:
+		if not wait_until(at):
+			break
+		held = release_due(now_datetime())
+
+
+def release_due(now: datetime) -> set[str]:
+	"""The accounts whose emails wait for a place or a backoff's end (later today)."""
+	send_waiting(now)
+	return planning.queue_due_emails(now=now).held_accounts | set(parked_by_account())
+
+
+def dispatch_again_today():
+	"""Every Email Campaign is looked at again today (new limits, an account allowed to send)."""
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	frappe.qb.update(EmailCampaign).set(EmailCampaign.dispatched_on, None).where(
+		EmailCampaign.dispatched_on.isnotnull()
+	).run()
+
+
+def next_release_at(now: datetime, held_accounts: set[str]) -> datetime | None:
+	"""The first moment something more may leave today: a Send At, a limit's place, the end
+	of a backoff."""
+	moments = [next_send_at(now)]
+	rows = limits.settings_rows()
+	for account in held_accounts:
+		moments.append(limits.backoff_ends_at(account, now))
+		moments.append(limits.room_again_at(account, limits.limits_of(rows.get(account)), now))
+	moments = [moment for moment in moments if moment and moment > now]
+	return min(moments) if moments else None
+
+
+def next_send_at(now: datetime) -> datetime | None:
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	today = getdate(now)
+	send_at = (
+		frappe.qb.from_(EmailCampaign)
+		.select(EmailCampaign.send_at)
+		.where(
+			(EmailCampaign.start_date <= today)
+			& EmailCampaign.status.notin(statuses.KEPT_STATUSES)
+			& (EmailCampaign.all_steps_sent == 0)
+			& (EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on < today))
+			& (EmailCampaign.send_at > now.strftime("%H:%M"))
+		)
+		.orderby(EmailCampaign.send_at)
+		.limit(1)
+		.run()
+	)
+	return get_datetime(f"{today} {send_at[0][0]}") if send_at else None
+
+
+def wait_until(at: datetime) -> bool:
+	"""Sleep until `at`; False, at once, when another job is waiting for this worker."""
+	while now_datetime() < at:
+		if others_waiting():
+			return False
+		time.sleep(min(POLL_SECONDS, max(0.0, (at - now_datetime()).total_seconds())))
+	return True
+
+
+def others_waiting() -> bool:
+	return any(get_queue(name).count for name in QUEUES)
+
+
+def parked_by_account() -> dict[str, list[str]]:
+	"""The parked emails (ledger Waiting) by account, oldest send date first."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	rows = (
+		frappe.qb.from_(Ledger)
+		.join(EmailQueue)
+		.on(EmailQueue.name == Ledger.email_queue)
+		.select(EmailQueue.email_account, EmailQueue.name)
+		.where((Ledger.status == statuses.WAITING) & (EmailQueue.status == "Not Sent"))
+		.orderby(Ledger.send_date)
+		.orderby(EmailQueue.creation)
+		.run()
+	)
+	parked: dict[str, list[str]] = {}
+	for account, name in rows:
+		parked.setdefault(account, []).append(name)
+	return parked
+
+
+def send_waiting(now: datetime):
+	"""The parked emails of each account that may send again, within its limits."""
+	rows = limits.settings_rows()
+	for account, names in parked_by_account().items():
+		row = rows.get(account)
+		if (row and row.sending_stopped) or limits.backoff_ends_at(account, now):
+			continue
+		taken = limits.grant(account, limits.limits_of(row), len(names), now)
+		names = names[: taken.count]
+		if not names:
+			continue
+		Ledger = frappe.qb.DocType(LEDGER)
+		frappe.qb.update(Ledger).set(Ledger.status, statuses.QUEUED).set(Ledger.error, None).where(
+			Ledger.email_queue.isin(names) & (Ledger.status == statuses.WAITING)
+		).run()
+		frappe.db.commit()
+		delivery.send_now(names)
+		limits.settle([taken])
