@@ -58,3 +58,14 @@ def as_stored(doc, fieldname: str, value):
 	if not value:
 		return None
 	return getdate(value) if fieldtype == "Date" else get_datetime(value).replace(microsecond=0)
+
+
+def emails_of_role_holders(roles: tuple[str, ...]) -> list[str]:
+	"""The addresses of the enabled users with one of `roles` (Frappe's notifications go to
+	user emails, which differ from user names for Administrator)."""
+	names = frappe.get_all(
+		"Has Role", filters={"role": ("in", roles), "parenttype": "User"}, pluck="parent", distinct=True
+	)
+	return frappe.get_all(
+		"User", filters={"name": ("in", names or [""]), "enabled": 1, "email": ("is", "set")}, pluck="email"
+	)

@@ -18,7 +18,7 @@ from frappe.query_builder.functions import Count, Sum
 from frappe.utils import add_days, cint, flt, now_datetime
 from pypika.terms import Case
 
-from email_campaign_app import permissions
+from email_campaign_app import permissions, utils
 from email_campaign_app.core import statuses
 from email_campaign_app.sending import pausing
 from email_campaign_app.sending.ledger import LEDGER
@@ -110,7 +110,8 @@ def tell(campaign_name: str, why: str, paused: int):
 	"""The Campaign's timeline, and a notification to its owner and every Sales Manager."""
 	campaign = frappe.get_doc("Campaign", campaign_name)
 	campaign.add_comment("Info", why)
-	users = {campaign.owner, *manager_users()} - {"Guest"}
+	owner = frappe.db.get_value("User", campaign.owner, "email")
+	users = {owner, *utils.emails_of_role_holders((permissions.SALES_MANAGER,))} - {None}
 	enqueue_create_notification(
 		sorted(users),
 		{
@@ -122,13 +123,4 @@ def tell(campaign_name: str, why: str, paused: int):
 			),
 			"email_content": why,
 		},
-	)
-
-
-def manager_users() -> list[str]:
-	return frappe.get_all(
-		"Has Role",
-		filters={"role": permissions.SALES_MANAGER, "parenttype": "User"},
-		pluck="parent",
-		distinct=True,
 	)

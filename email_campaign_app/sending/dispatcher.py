@@ -5,8 +5,9 @@ tick falls on. A run releases what is due now (planning.py), then waits for what
 before the next run: a Send At within HORIZON_SECONDS, a place freeing in a limited account's
 window, the end of an account's backoff. So a step at 09:00 leaves at 09:00, not up to a tick
 later, and a limited account sends as fast as its limits allow. It waits only while no other
-job waits for a worker, and ends before the next tick (one dispatcher at a time: Frappe does
-not enqueue a scheduled job that is still running).
+job waits for a worker (else it makes way, and goes on in a job queued after theirs), and
+ends before the next tick (Frappe does not enqueue a scheduled job that is still running; two
+runs at once would be harmless: the ledger's key and the shared count hold each email once).
 
 Emails parked by a deferral (deferrals.py) are sent first, in their order, once their account
 may send again.
@@ -35,6 +36,7 @@ def dispatch(wait: bool | None = None):
 	held = release_due(now_datetime())
 	while wait and (at := next_release_at(now_datetime(), held)) and at <= deadline:
 		if not wait_until(at):
+			go_on_after_the_others()
 			break
 		held = release_due(now_datetime())
 
@@ -83,6 +85,11 @@ def next_send_at(now: datetime) -> datetime | None:
 		.run()
 	)
 	return get_datetime(f"{today} {send_at[0][0]}") if send_at else None
+
+
+def go_on_after_the_others():
+	"""Other jobs wait for this worker: the dispatcher makes way and goes on after them."""
+	frappe.enqueue("email_campaign_app.tasks.dispatch", queue="default")
 
 
 def wait_until(at: datetime) -> bool:

@@ -22,6 +22,7 @@ from frappe import _
 from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
 from frappe.utils import add_to_date, get_datetime, getdate, now_datetime
 
+from email_campaign_app import utils
 from email_campaign_app.core import failures
 from email_campaign_app.core.release import HOUR, MINUTE, Limits, Usage
 from email_campaign_app.permissions import SALES_MANAGER
@@ -221,16 +222,8 @@ def tell_managers(account: str, reason: str):
 	why = _(
 		"The mail server refused Email Account {0} as a sender: {1}. Campaign emails from it wait. Fix the account (its password, its domain's SPF, DKIM and DMARC records, its right to send as the sender), then clear Sending Stopped in Email Campaign Settings."
 	).format(account, reason)
-	users = set(
-		frappe.get_all(
-			"Has Role",
-			filters={"role": ("in", (SALES_MANAGER, "System Manager")), "parenttype": "User"},
-			pluck="parent",
-			distinct=True,
-		)
-	) - {"Guest"}
 	enqueue_create_notification(
-		sorted(users),
+		sorted(utils.emails_of_role_holders((SALES_MANAGER, "System Manager"))),
 		{
 			"type": "Alert",
 			"document_type": SETTINGS,

@@ -108,7 +108,7 @@ def email_campaign_rows(names: set[str]) -> dict[str, frappe._dict]:
 
 def account_of(user: str) -> str | None:
 	"""The outgoing Email Account that sends `user`'s campaign emails (None: the site config's)."""
-	cache = frappe.local.__dict__.setdefault("email_campaign_accounts", {})
+	cache = frappe.local.flags.setdefault("email_campaign_accounts", {})  # per request or job
 	if user not in cache:
 		email = frappe.db.get_value("User", user, "email")
 		account = EmailAccount.find_outgoing(match_by_email=email) if email else None

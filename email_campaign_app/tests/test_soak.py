@@ -30,7 +30,9 @@ from frappe.utils import add_days, get_datetime, getdate, today
 from frappe.utils.data import get_system_timezone
 
 from email_campaign_app.sending import email_links as links
+from email_campaign_app.sending import limits
 from email_campaign_app.tests.helpers import (
+	OUTBOX,
 	IntegrationTestCase,
 	bounce_sample,
 	ensure_outgoing_email_account,
@@ -52,6 +54,8 @@ FAULTY_DAYS = range(0, 20)  # the last ten days are quiet, so that every retry c
 DB_ERROR_DAYS = (3, 14)  # days when the chosen addresses have an email due
 WORKER_KILLED_ON = 7
 HANG_MARKER = "/tmp/email_campaign_soak_hang_{pid}"
+PER_MINUTE = 20  # the outgoing account's limit: the busiest days' emails leave over several days
+RECIPIENT_DAILY_CAP = 2
 BOUNCE_INBOX = "Email Campaign Soak Bounce Inbox"
 
 
@@ -134,6 +138,21 @@ class TestSoak(IntegrationTestCase):
 		frappe.db.set_single_value(
 			"Email Campaign Settings", {"pause_hard_bounce_rate": 100, "pause_complaint_rate": 100}
 		)
+		# a sending limit and a per-recipient cap hold some emails back every busy day: they
+		# must still all leave, once, in order, and no minute may carry more than the limit
+		settings = frappe.get_single("Email Campaign Settings")
+		settings.recipient_daily_cap = RECIPIENT_DAILY_CAP
+		settings.sending_limits = []
+		settings.append("sending_limits", {"email_account": OUTBOX, "per_minute": PER_MINUTE})
+		settings.save()
+		self.addCleanup(self.lift_limits)
+		frappe.cache.delete(limits.sent_key(OUTBOX))
+
+	def lift_limits(self):
+		settings = frappe.get_single("Email Campaign Settings")
+		settings.recipient_daily_cap, settings.sending_limits = 0, []
+		settings.save()
+		frappe.db.commit()
 
 	def day(self, n: int) -> str:
 		return str(add_days(self.first_day, n))
@@ -378,6 +397,26 @@ class TestSoak(IntegrationTestCase):
 		self.assertEqual(self.faults["worker killed"], 1)
 		self.assertGreater(refused.get("451", 0), 0)
 		self.assertEqual(refused.get("550", 0), by_status["Failed"])  # a permanent refusal is tried once
+		self.assertLessEqual(self.most_sent_in_a_rolling_minute(rows), PER_MINUTE)
+
+	def most_sent_in_a_rolling_minute(self, rows) -> int:
+		"""On the workers' clock (the days are simulated): when each email left, the Email Queue's
+		last change."""
+		moments = sorted(
+			get_datetime(at).timestamp()
+			for at in frappe.get_all(
+				"Email Queue",
+				filters={"name": ("in", [r.email_queue for r in rows if r.email_queue]), "status": "Sent"},
+				pluck="modified",
+			)
+		)
+		first, most = 0, 0
+		for last, at in enumerate(moments):
+			while at - moments[first] >= 60:
+				first += 1
+			most = max(most, last - first + 1)
+		print(f"soak: at most {most} emails in any rolling minute (limit {PER_MINUTE})")
+		return most
 
 	def received(self, email_campaigns: set[str], marker_of: dict) -> list[tuple[str, str, str]]:
 		"""(Email Campaign, Email Template, address) of each message the server accepted."""
