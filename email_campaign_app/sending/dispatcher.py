@@ -77,7 +77,7 @@ def next_send_at(now: datetime) -> datetime | None:
 			(EmailCampaign.start_date <= today)
 			& EmailCampaign.status.notin(statuses.KEPT_STATUSES)
 			& (EmailCampaign.all_steps_sent == 0)
-			& (EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on < today))
+			& (EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on != today))
 			& (EmailCampaign.send_at > now.strftime("%H:%M"))
 		)
 		.orderby(EmailCampaign.send_at)

@@ -2,7 +2,7 @@
 
 import frappe
 from frappe import _
-from frappe.utils import escape_html, strip_html
+from frappe.utils import escape_html, strip_html, today
 
 from email_campaign_app.core import failures, schedule, statuses
 
@@ -25,8 +25,8 @@ def ledger_values(send: schedule.Send, status: str, campaign_name: str | None) -
 
 
 def record_error(send: schedule.Send, error: str):
-	"""Count a failed attempt where an admin sees it: the next run retries the email, until
-	its MAX_ATTEMPTS-th failure makes it Failed."""
+	"""Count a failed attempt where an admin sees it: the next day's run retries the email,
+	until its MAX_ATTEMPTS-th failure makes it Failed."""
 	row = frappe.db.get_value(LEDGER, send.key, ["status", "attempts"], as_dict=True)
 	if row and row.status != statuses.ERROR:
 		return  # a concurrent worker sent it meanwhile
@@ -40,6 +40,7 @@ def record_error(send: schedule.Send, error: str):
 		"status": status,
 		"attempts": attempts,
 		"error": strip_html(failure.reason) or _("Unknown error"),
+		"queued_on": today(),  # the day of the attempt: the next one is tomorrow's
 	}
 	if row:
 		frappe.db.set_value(LEDGER, send.key, values)
@@ -175,10 +176,11 @@ def retry_failed(email_campaign: str) -> int:
 		LEDGER, filters={"email_campaign": email_campaign, "status": statuses.FAILED}, pluck="name"
 	)
 	if failed:
-		frappe.qb.update(Ledger).set(Ledger.status, statuses.ERROR).set(Ledger.attempts, 0).where(
-			Ledger.name.isin(failed)
-		).run()
+		frappe.qb.update(Ledger).set(Ledger.status, statuses.ERROR).set(Ledger.attempts, 0).set(
+			Ledger.queued_on, None
+		).where(Ledger.name.isin(failed)).run()
 		reopen_email_campaigns_to_retry()
+		frappe.db.set_value("Email Campaign", email_campaign, "dispatched_on", None)  # the next minute
 	return len(failed)
 
 

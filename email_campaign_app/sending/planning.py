@@ -29,7 +29,8 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 	for email_campaign, problem in unreachable.items():
 		report_unreachable(email_campaign, problem)
 	chosen = releasing.choose(due.sends, now)
-	mark_dispatched(set(due.candidates) - chosen.later_today, getdate(now))
+	released = {send.email_campaign for send in chosen.sends}  # looked at again next minute
+	mark_dispatched(set(due.candidates) - released - chosen.later_today, getdate(now))
 	releasing.remember_waiting(due.candidates, chosen.waiting)
 	frappe.db.commit()
 	releasing.hand_over(chosen)
@@ -57,7 +58,7 @@ def plan_due_emails(
 	else:  # the dispatcher: those whose Send At has come and that may have more to send today
 		send_at = Coalesce(EmailCampaign.send_at, releasing.DEFAULT_SEND_AT)
 		candidate &= (send_at <= now.strftime("%H:%M")) & (
-			EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on < today)
+			EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on != today)
 		)
 	candidates = get_candidates(EmailCampaign, candidate, {} if unreachable is None else unreachable)
 	candidates = without_replied(candidates, EmailCampaign, candidate)  # stop on reply
@@ -172,7 +173,8 @@ def get_steps(campaigns: set[str]) -> dict[str, list[schedule.Step]]:
 
 
 def get_ledger(EmailCampaign, candidate, today) -> list[schedule.LedgerEntry]:
-	"""The candidates' ledger rows that need no more sending (rows in Error are retried)."""
+	"""The candidates' ledger rows that need no more sending today (a row in Error is retried
+	on the day after its attempt)."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	rows = (
 		frappe.qb.from_(Ledger)
@@ -185,7 +187,7 @@ def get_ledger(EmailCampaign, candidate, today) -> list[schedule.LedgerEntry]:
 			Ledger.recipient_email,
 			(Ledger.queued_on == today).as_("queued_today"),  # an int is cheaper to read than a date
 		)
-		.where(candidate & (Ledger.status != statuses.ERROR))
+		.where(candidate & ((Ledger.status != statuses.ERROR) | (Ledger.queued_on == today)))
 		.run()
 	)
 	return [
@@ -209,8 +211,8 @@ def report_unreachable(email_campaign: str, problem: str):
 
 
 def mark_dispatched(email_campaigns: set[str], today):
-	"""Nothing more leaves today for these: the dispatcher leaves them alone until tomorrow (a
-	save, a resume or a retry clears the mark)."""
+	"""Nothing more leaves today for these (nothing was due, or what waits waits for tomorrow):
+	the dispatcher leaves them alone until tomorrow, or until a save, a resume or a retry."""
 	if email_campaigns:
 		EmailCampaign = frappe.qb.DocType("Email Campaign")
 		frappe.qb.update(EmailCampaign).set(EmailCampaign.dispatched_on, today).where(

@@ -16,6 +16,7 @@ import pytz
 from frappe.utils import add_days, get_datetime, now_datetime, today
 from frappe.utils.data import get_system_timezone
 
+from email_campaign_app.core.release import Limits
 from email_campaign_app.sending import delivery, dispatcher, limits, releasing
 from email_campaign_app.tests.helpers import (
 	OUTBOX,
@@ -85,6 +86,13 @@ def set_limits(**values):
 	settings.save(ignore_permissions=True)
 
 
+def lift_limits_and_caps():
+	"""Committed: the dispatcher commits what it does, so a rollback would not undo a limit."""
+	set_limits()
+	frappe.db.set_single_value(SETTINGS, {"recipient_daily_cap": 0, "recipient_weekly_cap": 0})
+	frappe.db.commit()
+
+
 def forget_counts():
 	"""The test account's count starts empty (the other tests' emails of today are not counted)."""
 	frappe.cache.delete(limits.sent_key(OUTBOX), limits.backoff_key(OUTBOX))
@@ -102,10 +110,7 @@ class DispatcherTestCase(IntegrationTestCase):
 		self.addCleanup(ensure_outgoing_email_account)
 		forget_counts()
 		self.addCleanup(forget_counts)
-		self.addCleanup(set_limits)
-		self.addCleanup(
-			frappe.db.set_single_value, SETTINGS, {"recipient_daily_cap": 0, "recipient_weekly_cap": 0}
-		)
+		self.addCleanup(lift_limits_and_caps)
 		self.stamp_arrivals()
 
 	def stamp_arrivals(self):
@@ -270,6 +275,23 @@ class TestSendingLimits(DispatcherTestCase):
 				expected,
 				[row.email_campaign for row in queued if str(row.queued_on) == str(add_days(today(), day))],
 			)
+
+	def test_a_count_redis_lost_is_rebuilt_from_the_email_queue(self):
+		frappe.cache.delete(
+			limits.sent_key(OUTBOX), frappe.cache.make_key(f"email_campaign_app:seeded:{OUTBOX}")
+		)
+		now = now_datetime()
+		sent_today = frappe.db.count(
+			"Email Queue",
+			{
+				"email_account": OUTBOX,
+				"reference_doctype": "Email Campaign",
+				"status": "Sent",
+				"modified": (">=", get_datetime(today())),
+			},
+		)
+		self.assertEqual(limits.grant(OUTBOX, Limits(per_day=sent_today + 2), 5, now).count, 2)
+		self.assertEqual(limits.usage(OUTBOX, now).today, sent_today + 2)
 
 
 class TestDeferrals(DispatcherTestCase):

@@ -160,8 +160,9 @@ class TestTheReport(SecurityTestCase):
 		template = make_template(response="<p>{{ getdate('<img src=x onerror=window.__xss=5>') }}</p>")
 		campaign = make_campaign([(template.name, 0)])
 		email_campaign = make_email_campaign(campaign.name, make_lead().name)
-		for _attempt in range(3):  # Failed for good after its third attempt
-			tasks.daily()
+		for day in range(3):  # Failed for good after its third attempt, one a day
+			with self.freeze_time(f"{add_days(today(), day)} 00:30:00"):
+				tasks.daily()
 		self.assertEqual(
 			frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "status"), "Failed"
 		)

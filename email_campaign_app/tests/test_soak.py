@@ -54,7 +54,7 @@ FAULTY_DAYS = range(0, 20)  # the last ten days are quiet, so that every retry c
 DB_ERROR_DAYS = (3, 14)  # days when the chosen addresses have an email due
 WORKER_KILLED_ON = 7
 HANG_MARKER = "/tmp/email_campaign_soak_hang_{pid}"
-PER_MINUTE = 20  # the outgoing account's limit: the busiest days' emails leave over several days
+PER_MINUTE = 40  # the outgoing account's limit: the busiest days' emails leave over two days
 RECIPIENT_DAILY_CAP = 2
 BOUNCE_INBOX = "Email Campaign Soak Bounce Inbox"
 

@@ -376,7 +376,7 @@ class TestUnsubscribesStick(IntegrationTestCase):
 	def test_a_sales_manager_adds_and_lifts_an_address_by_hand_and_a_sales_user_may_not(self):
 		lead = make_lead()
 		make_email_campaign(self.campaign.name, lead.name, send_at="23:30")
-		with self.freeze_time(f"{today()} 00:30:00"):
+		with self.freeze_time(f"{today()} 23:30:05"):  # written at Send At, waiting for delivery
 			tasks.daily()
 		[waiting] = frappe.get_all(
 			LEDGER, filters={"recipient_email": lead.email_id}, fields=["name", "email_queue"]

@@ -34,8 +34,10 @@ class TestEmailCampaign(IntegrationTestCase):
 		self.assertEqual(doc.sender, frappe.session.user)
 		self.assertEqual(getdate(doc.start_date), getdate(today()))
 		self.assertEqual(doc.send_at, "09:00")
-		saved = make_email_campaign(self.campaign.name, make_lead().name)
-		self.assertEqual(saved.send_at, "09:00")
+		doc.update(
+			{"campaign_name": self.campaign.name, "email_campaign_for": "Lead", "recipient": make_lead().name}
+		)
+		self.assertEqual(doc.insert().send_at, "09:00")
 
 	def test_status_follows_the_dates(self):
 		email_campaign = make_email_campaign(self.campaign.name, make_lead().name)

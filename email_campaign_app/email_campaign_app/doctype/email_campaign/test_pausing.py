@@ -96,7 +96,8 @@ class TestPauseAndResume(FrappeTestCase):
 	def test_pausing_withdraws_the_emails_waiting_in_the_email_queue(self):
 		group = make_email_group(["one@example.com", "two@example.com"])
 		email_campaign = make_email_campaign(self.campaign.name, group.name, "Email Group", send_at="23:30")
-		tasks.daily()
+		with self.freeze_time(f"{today()} 23:30:05"):  # released at Send At, not delivered yet
+			tasks.daily()
 		rows = frappe.get_all(
 			LEDGER, filters={"email_campaign": email_campaign.name}, fields=["email_queue", "communication"]
 		)
