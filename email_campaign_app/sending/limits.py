@@ -40,7 +40,7 @@ redis.call('ZREMRANGEBYSCORE', key, '-inf', now - tonumber(ARGV[11]))
 local granted = wanted
 for _, limit in ipairs(limits) do
   if limit[1] > 0 then
-    granted = math.min(granted, limit[1] - redis.call('ZCOUNT', key, limit[2], '+inf'))
+    granted = math.min(granted, limit[1] - redis.call('ZCOUNT', key, limit[2], ARGV[10]))
   end
 end
 if granted < 0 then granted = 0 end
@@ -122,12 +122,14 @@ def settle(grants: list[Grant], finished: datetime | None = None):
 
 
 def usage(account: str, now: datetime | None = None) -> Usage:
+	"""Counted up to the grants still pending (a later time is another clock's: not counted)."""
 	now = now or now_datetime()
 	key, at = sent_key(account), stamp(now)
+	until = at + PENDING_SECONDS
 	return Usage(
-		frappe.cache.zcount(key, f"({at - MINUTE}", "+inf"),
-		frappe.cache.zcount(key, f"({at - HOUR}", "+inf"),
-		frappe.cache.zcount(key, stamp(get_datetime(getdate(now))), "+inf"),
+		frappe.cache.zcount(key, f"({at - MINUTE}", until),
+		frappe.cache.zcount(key, f"({at - HOUR}", until),
+		frappe.cache.zcount(key, stamp(get_datetime(getdate(now))), until),
 	)
 
 
@@ -145,7 +147,7 @@ def room_again_at(account: str, limits: Limits, now: datetime | None = None) -> 
 	):
 		if limit and used_in_window >= limit:
 			oldest = frappe.cache.zrangebyscore(
-				key, f"({at - window}", "+inf", start=0, num=1, withscores=True
+				key, f"({at - window}", at + PENDING_SECONDS, start=0, num=1, withscores=True
 			)
 			if oldest:
 				return now + timedelta(seconds=max(0.0, oldest[0][1] + window - at))
@@ -162,8 +164,8 @@ def seed_from_email_queue(account: str, now: datetime):
 	rows = frappe.db.sql(
 		"""select name, modified from `tabEmail Queue`
 		where email_account = %s and reference_doctype = 'Email Campaign' and status = 'Sent'
-		and modified >= %s""",
-		(account, since),
+		and modified >= %s and modified <= %s""",
+		(account, since, now),
 	)
 	if rows:
 		frappe.cache.zadd(sent_key(account), {f"eq:{name}": stamp(modified) for name, modified in rows})

@@ -29,8 +29,10 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 	for email_campaign, problem in unreachable.items():
 		report_unreachable(email_campaign, problem)
 	chosen = releasing.choose(due.sends, now)
-	released = {send.email_campaign for send in chosen.sends}  # looked at again next minute
-	mark_dispatched(set(due.candidates) - released - chosen.later_today, getdate(now))
+	# looked at again next minute: what was released (until its rows are written), what waits
+	# for a limit, and what cannot be sent yet (an address may be set during the day)
+	again = {send.email_campaign for send in chosen.sends} | chosen.later_today | set(unreachable)
+	mark_dispatched(set(due.candidates) - again, getdate(now))
 	releasing.remember_waiting(due.candidates, chosen.waiting)
 	frappe.db.commit()
 	releasing.hand_over(chosen)

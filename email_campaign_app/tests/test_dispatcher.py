@@ -246,6 +246,7 @@ class TestSendingLimits(DispatcherTestCase):
 		with self.freeze_time(f"{today()} 10:00:00"):
 			dispatcher.dispatch()
 			self.assertEqual(self.statuses(email_campaign.name), Counter({"Queued": 3}))
+			dispatcher.dispatch()  # a minute later: what waits, waits for tomorrow
 			self.assertEqual(
 				frappe.db.get_value("Email Campaign", email_campaign.name, "dispatched_on"),
 				get_datetime(today()).date(),
