@@ -288,7 +288,7 @@ class TestSendingLimits(DispatcherTestCase):
 				"email_account": OUTBOX,
 				"reference_doctype": "Email Campaign",
 				"status": "Sent",
-				"modified": (">=", get_datetime(today())),
+				"modified": ("between", [get_datetime(today()), now]),
 			},
 		)
 		self.assertEqual(limits.grant(OUTBOX, Limits(per_day=sent_today + 2), 5, now).count, 2)
