@@ -23,9 +23,10 @@ class SMTPSink(socketserver.ThreadingTCPServer):
 	daemon_threads = True
 	allow_reuse_address = True
 
-	def __init__(self, port: int = 0, refuse: Callable[[str], str | None] | None = None):
+	def __init__(self, port: int = 0, refuse: Callable[[str], str | None] | None = None, size_limit: int = 0):
 		super().__init__(("127.0.0.1", port), _Session)
 		self.refuse = refuse or (lambda address: None)
+		self.size_limit = size_limit  # advertised as ESMTP SIZE when set
 		self.messages: list[Received] = []
 		self.refused: list[tuple[str, str]] = []
 		self.lock = threading.Lock()
@@ -63,7 +64,10 @@ class _Session(socketserver.StreamRequestHandler):
 			command, _space, argument = line.decode("utf-8", "replace").strip().partition(" ")
 			verb = command.upper()
 			if verb == "EHLO":
-				self.wfile.write(b"250-127.0.0.1\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 HELP\r\n")
+				size = f"250-SIZE {sink.size_limit}\r\n".encode() if sink.size_limit else b""
+				self.wfile.write(
+					b"250-127.0.0.1\r\n" + size + b"250-8BITMIME\r\n250-SMTPUTF8\r\n250 HELP\r\n"
+				)
 			elif verb in ("HELO", "NOOP"):
 				self.reply("250 OK")
 			elif verb == "MAIL":

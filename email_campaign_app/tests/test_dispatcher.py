@@ -383,3 +383,27 @@ class TestSenderRefused(DispatcherTestCase):
 		dispatcher.dispatch()
 		self.assertEqual(self.received(addresses), Counter(addresses))
 		self.assertEqual(self.statuses(email_campaign.name), Counter({"Sent": 3}))
+
+
+class TestServerSize(DispatcherTestCase):
+	def setUp(self):
+		super().setUp()
+		self.sink.stop()
+		self.sink = SMTPSink(size_limit=2000).start()  # smaller than any campaign email
+		self.addCleanup(self.sink.stop)
+		self.stamp_arrivals()
+		ensure_outgoing_email_account(self.sink.port)
+		frappe.flags.testing_email = True
+		self.addCleanup(setattr, frappe.flags, "testing_email", False)
+
+	def test_an_email_larger_than_the_servers_size_fails_for_good_before_it_is_sent(self):
+		email_campaign, addresses = group_campaign(1)
+		dispatcher.dispatch()
+		queues = frappe.get_all(LEDGER, filters={"email_campaign": email_campaign.name}, pluck="email_queue")
+		delivery.send_now(queues)
+		self.assertEqual(self.received(addresses), Counter())
+		[row] = frappe.get_all(
+			LEDGER, filters={"email_campaign": email_campaign.name}, fields=["status", "error"]
+		)
+		self.assertEqual(row.status, "Failed")
+		self.assertIn("size limit", row.error)
