@@ -2,7 +2,7 @@
 
 Frappe's scheduler enqueues `dispatch` every minute (a cron event), at whatever second its
 tick falls on. A run releases what is due now (planning.py), then waits for what becomes due
-before the next run: a Send At within HORIZON_SECONDS, a place freeing in a limited account's
+before the next tick would start one: a Send At, a place freeing in a limited account's
 window, the end of an account's backoff. So a step at 09:00 leaves at 09:00, not up to a tick
 later, and a limited account sends as fast as its limits allow. It waits only while no other
 job waits for a worker (else it makes way, and goes on in a job queued after theirs), and
@@ -17,14 +17,14 @@ import time
 from datetime import datetime, timedelta
 
 import frappe
-from frappe.utils import get_datetime, getdate, now_datetime
+from frappe.utils import cint, get_datetime, getdate, now_datetime
 from frappe.utils.background_jobs import get_queue
 
 from email_campaign_app.core import statuses
 from email_campaign_app.sending import delivery, limits, planning
 from email_campaign_app.sending.ledger import LEDGER
 
-HORIZON_SECONDS = 45  # under the scheduler's 60 s tick: the run is over when the next is due
+TICK_MARGIN_SECONDS = 2  # the run waits for what comes before the next tick, less this
 POLL_SECONDS = 0.25
 QUEUES = ("short", "default", "long")
 
@@ -32,13 +32,18 @@ QUEUES = ("short", "default", "long")
 def dispatch(wait: bool | None = None):
 	"""Release what is due now, then what becomes due within the horizon (tests do not wait)."""
 	wait = not frappe.flags.in_test if wait is None else wait
-	deadline = now_datetime() + timedelta(seconds=HORIZON_SECONDS)
+	deadline = now_datetime() + timedelta(seconds=horizon_seconds())
 	held = release_due(now_datetime())
 	while wait and (at := next_release_at(now_datetime(), held)) and at <= deadline:
 		if not wait_until(at):
 			go_on_after_the_others()
 			break
 		held = release_due(now_datetime())
+
+
+def horizon_seconds() -> int:
+	"""Until just before the scheduler's next tick (Frappe enqueues this job at each tick)."""
+	return (cint(frappe.get_conf().scheduler_tick_interval) or 60) - TICK_MARGIN_SECONDS
 
 
 def release_due(now: datetime) -> set[str]:
