@@ -228,6 +228,7 @@ def send(queue: CampaignEmailQueue, smtp_server):
 
 def check_size(session, message: bytes):
 	"""The server's SIZE limit, checked before sending (as Frappe 16 does): a refusal for good."""
+	session.ehlo_or_helo_if_needed()  # the server's extensions are known once it was greeted
 	limit = int(session.esmtp_features.get("size") or 0) if session.has_extn("SIZE") else 0
 	if limit and len(message) > limit:
 		raise smtplib.SMTPDataError(

@@ -112,6 +112,18 @@ def grant(account: str, limits: Limits, wanted: int, now: datetime | None = None
 	return Grant(account, grant_id, int(count))
 
 
+def take_one(account: str) -> Grant | bool | None:
+	"""A place for one email sent outside the dispatcher (Frappe's flush): the grant, None when
+	nothing limits the account, False when it may not send now."""
+	row = settings_rows().get(account)
+	if (row and row.sending_stopped) or backoff_ends_at(account):
+		return False
+	if not limits_of(row):
+		return None
+	taken = grant(account, limits_of(row), 1)
+	return taken if taken.count else False
+
+
 def settle(grants: list[Grant], finished: datetime | None = None):
 	"""The grants' emails left by `finished`: they count from then on."""
 	at = stamp(finished or now_datetime())
