@@ -48,8 +48,8 @@ def horizon_seconds() -> int:
 
 def release_due(now: datetime) -> set[str]:
 	"""The accounts whose emails wait for a place or a backoff's end (later today)."""
-	send_waiting(now)
-	return planning.queue_due_emails(now=now).held_accounts | set(parked_by_account())
+	still_parked = send_waiting(now)
+	return planning.queue_due_emails(now=now).held_accounts | still_parked
 
 
 def dispatch_again_today():
@@ -79,10 +79,8 @@ def next_send_at(now: datetime) -> datetime | None:
 		frappe.qb.from_(EmailCampaign)
 		.select(EmailCampaign.send_at)
 		.where(
-			(EmailCampaign.start_date <= today)
-			& EmailCampaign.status.notin(statuses.KEPT_STATUSES)
-			& (EmailCampaign.all_steps_sent == 0)
-			& (EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on != today))
+			planning.running_on(EmailCampaign, today)
+			& planning.not_dispatched_on(EmailCampaign, today)
 			& (EmailCampaign.send_at > now.strftime("%H:%M"))
 		)
 		.orderby(EmailCampaign.send_at)
@@ -130,15 +128,19 @@ def parked_by_account() -> dict[str, list[str]]:
 	return parked
 
 
-def send_waiting(now: datetime):
-	"""The parked emails of each account that may send again, within its limits."""
-	rows = limits.settings_rows()
-	for account, names in parked_by_account().items():
+def send_waiting(now: datetime) -> set[str]:
+	"""The parked emails of each account that may send again, within its limits; the accounts
+	with emails still parked."""
+	rows, still_parked = limits.settings_rows(), set()
+	for account, parked in parked_by_account().items():
 		row = rows.get(account)
 		if (row and row.sending_stopped) or limits.backoff_ends_at(account, now):
+			still_parked.add(account)
 			continue
-		taken = limits.grant(account, limits.limits_of(row), len(names), now)
-		names = names[: taken.count]
+		taken = limits.grant(account, limits.limits_of(row), len(parked), now)
+		names = parked[: taken.count]
+		if len(names) < len(parked):
+			still_parked.add(account)
 		if not names:
 			continue
 		Ledger = frappe.qb.DocType(LEDGER)
@@ -148,3 +150,6 @@ def send_waiting(now: datetime):
 		frappe.db.commit()
 		delivery.send_now(names)
 		limits.settle([taken])
+		if limits.backoff_ends_at(account):  # deferred again: parked again
+			still_parked.add(account)
+	return still_parked

@@ -50,21 +50,29 @@ def plan_due_emails(
 	now = now or now_datetime()
 	today = getdate(now)
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
-	candidate = (
-		(EmailCampaign.start_date <= today)
-		& EmailCampaign.status.notin(schedule.KEPT_STATUSES)  # Unsubscribed, Paused, Replied
-		& (EmailCampaign.all_steps_sent == 0)
-	)
+	candidate = running_on(EmailCampaign, today)
 	if email_campaigns is not None:
 		candidate &= EmailCampaign.name.isin(email_campaigns or [""])
 	else:  # the dispatcher: those whose Send At has come and that may have more to send today
 		send_at = Coalesce(EmailCampaign.send_at, releasing.DEFAULT_SEND_AT)
-		candidate &= (send_at <= now.strftime("%H:%M")) & (
-			EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on != today)
-		)
+		candidate &= (send_at <= now.strftime("%H:%M")) & not_dispatched_on(EmailCampaign, today)
 	candidates = get_candidates(EmailCampaign, candidate, {} if unreachable is None else unreachable)
 	candidates = without_replied(candidates, EmailCampaign, candidate)  # stop on reply
 	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate, today), today)
+
+
+def running_on(EmailCampaign, today):
+	"""Email Campaigns that may send on `today`: started, not Unsubscribed, Paused nor Replied,
+	with steps left."""
+	return (
+		(EmailCampaign.start_date <= today)
+		& EmailCampaign.status.notin(schedule.KEPT_STATUSES)
+		& (EmailCampaign.all_steps_sent == 0)
+	)
+
+
+def not_dispatched_on(EmailCampaign, today):
+	return EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on != today)
 
 
 def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule.Candidate]:

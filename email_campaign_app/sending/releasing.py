@@ -34,6 +34,7 @@ class Release(NamedTuple):
 	later_today: set[str]  # Email Campaigns with emails that may leave later today
 	held_accounts: set[str]  # the accounts those wait for
 	grants: dict[str, limits.Grant]  # Email Account: the places its sends took
+	by_account: dict[str, list[schedule.Send]]  # those leaving, by Email Account
 
 
 def choose(sends: list[schedule.Send], now=None) -> Release:
@@ -46,7 +47,7 @@ def choose(sends: list[schedule.Send], now=None) -> Release:
 	rows, accounts = limits.settings_rows(), {}
 	for send in fit:
 		accounts.setdefault(account_of(campaigns[send.email_campaign].sender), []).append(send)
-	leaving, later_today, held_accounts, grants = [], set(), set(), {}
+	leaving, later_today, held_accounts, grants, by_account = [], set(), set(), {}, {}
 	for account, group in accounts.items():
 		row = rows.get(account)
 		if row and row.sending_stopped:
@@ -60,12 +61,14 @@ def choose(sends: list[schedule.Send], now=None) -> Release:
 		taken = limits.grant(account, limits.limits_of(row), len(group), now)
 		grants[account] = taken
 		leaving += group[: taken.count]
+		if taken.count:
+			by_account[account] = group[: taken.count]
 		if rest := group[taken.count :]:
 			hold(waiting, rest, _("the sending limits of Email Account {0}").format(account))
 			if not release.held_for_the_day(limits.limits_of(row), limits.usage(account, now)):
 				later_today.update(send.email_campaign for send in rest)
 				held_accounts.add(account)
-	return Release(leaving, waiting, later_today, held_accounts, grants)
+	return Release(leaving, waiting, later_today, held_accounts, grants, by_account)
 
 
 def hold(waiting: dict[str, Counter], sends: list[schedule.Send], why: str):
@@ -76,11 +79,7 @@ def hold(waiting: dict[str, Counter], sends: list[schedule.Send], why: str):
 def hand_over(chosen: Release):
 	"""Unlimited accounts' emails go to workers in large batches; a limited account's are sent
 	by this process when it is a job (its next places are counted from when they left)."""
-	by_account: dict[str, list] = {}
-	campaigns = email_campaign_rows({send.email_campaign for send in chosen.sends})
-	for send in chosen.sends:
-		by_account.setdefault(account_of(campaigns[send.email_campaign].sender), []).append(send)
-	for account, sends in by_account.items():
+	for account, sends in chosen.by_account.items():
 		taken = chosen.grants.get(account)
 		if taken and taken.id and (frappe.job or frappe.flags.in_test):
 			batch.send_batch([batch.as_job_arg(send) for send in sends], grants=[taken])
