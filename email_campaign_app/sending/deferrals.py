@@ -10,7 +10,7 @@ delivery; the dispatcher sends them once the account may send again (dispatcher.
 import smtplib
 
 import frappe
-from frappe.utils import add_days, now_datetime
+from frappe.utils import add_days, now_datetime, strip_html
 
 from email_campaign_app.core import failures, statuses
 from email_campaign_app.sending import limits
@@ -41,7 +41,7 @@ def verdict_of(error: Exception | None) -> str:
 def hold_account(account: str, error: Exception) -> str:
 	"""Slow down or stop the account the error concerns; the reason, for the ledger."""
 	code, text, _at_mail_from = reply_of(error)
-	reason = f"SMTP {code} {text}".strip()
+	reason = strip_html(f"SMTP {code} {text}").strip()  # another server's words, shown in the Desk
 	if verdict_of(error) == failures.SENDER_REFUSED:
 		limits.stop_sending(account, reason)
 	else:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import frappe
 from frappe import _
 from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
-from frappe.utils import add_to_date, get_datetime, getdate, now_datetime
+from frappe.utils import add_to_date, escape_html, get_datetime, getdate, now_datetime
 
 from email_campaign_app import utils
 from email_campaign_app.core import failures
@@ -235,7 +235,7 @@ def stop_sending(account: str, reason: str):
 def tell_managers(account: str, reason: str):
 	why = _(
 		"The mail server refused Email Account {0} as a sender: {1}. Campaign emails from it wait. Fix the account (its password, its domain's SPF, DKIM and DMARC records, its right to send as the sender), then clear Sending Stopped in Email Campaign Settings."
-	).format(account, reason)
+	).format(escape_html(account), escape_html(reason))  # the notification is shown as HTML
 	enqueue_create_notification(
 		sorted(utils.emails_of_role_holders((SALES_MANAGER, "System Manager"))),
 		{
@@ -243,7 +243,7 @@ def tell_managers(account: str, reason: str):
 			"document_type": SETTINGS,
 			"document_name": SETTINGS,
 			"subject": _("Campaign emails from {0} stopped: the mail server refused the account").format(
-				account
+				escape_html(account)
 			),
 			"email_content": why,
 		},
