@@ -29,6 +29,7 @@ from email_campaign_app.tests.helpers import (
 	warm_cache,
 	worker_environment,
 )
+from email_campaign_app.tests.http import Client, ensure_user
 from email_campaign_app.tests.smtp_sink import SMTPSink
 
 LEDGER = "Email Campaign Send Log"
@@ -407,3 +408,16 @@ class TestServerSize(DispatcherTestCase):
 		)
 		self.assertEqual(row.status, "Failed")
 		self.assertIn("size limit", row.error)
+
+
+class TestWhoSetsLimits(DispatcherTestCase):
+	def test_a_sales_manager_sets_a_preset_over_rest_and_a_sales_user_may_not(self):
+		manager = ensure_user("ec-limits-manager@example.com", ("Sales Manager",))
+		sales_user = ensure_user("ec-limits-user@example.com", ("Sales User",))
+		limit = {"sending_limits": [{"email_account": OUTBOX, "preset": "Microsoft 365"}]}
+		path = f"/api/resource/{SETTINGS}/{SETTINGS}"
+		self.assertEqual(Client(sales_user).put(path, json=limit).status_code, 403)
+		saved = Client(manager).put(path, json=limit)
+		self.assertEqual(saved.status_code, 200, saved.get_data(as_text=True)[:300])
+		frappe.db.rollback()  # the request's own commit, read afresh
+		self.assertEqual(limits.limits_of(limits.settings_rows()[OUTBOX]), Limits(30, 0, 10000))
