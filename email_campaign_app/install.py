@@ -2,6 +2,7 @@ import frappe
 from frappe import _
 
 from email_campaign_app import permissions
+from email_campaign_app.sending import email_links
 
 # Each of these apps ships its own Campaign, Email Campaign and Lead doctypes.
 CONFLICTING_APPS = ("erpnext",)
@@ -37,6 +38,13 @@ def load_this_apps_modules():
 
 def after_install():
 	permissions.grant_core_permissions()
+	make_signing_key()
+
+
+def make_signing_key():
+	"""The key that signs the links of campaign emails exists before the first link is signed,
+	so that no two processes make one each (see email_links.get_secret)."""
+	email_links.get_secret()
 
 
 APP_DOCTYPES = (

@@ -21,4 +21,6 @@ ERROR = "Error"  # retried on the next run
 FAILED = "Failed"  # never sent again unless a user retries it
 SKIPPED = "Skipped"  # not sent, for the reason its row gives
 BOUNCED = "Bounced"  # accepted, then reported undeliverable
+# its delivery stopped midway (the worker died): never resent by itself, a user decides
+MAY_HAVE_BEEN_SENT = "May Have Been Sent"
 ACCEPTED = (SENT, BOUNCED)  # what the recipient's server took

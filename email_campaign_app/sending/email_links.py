@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import frappe
 from frappe.utils import get_url
 from frappe.utils.password import get_encryption_key
+from frappe.utils.synchronization import filelock
 
 from email_campaign_app.core import email_headers, link_rewriting, schedule, signing
 
@@ -17,7 +18,22 @@ NEVER_TRACKED = (UNSUBSCRIBE_METHOD, CLICK_METHOD)
 
 
 def get_secret() -> str:
-	return get_encryption_key()
+	"""The site's encryption key. Frappe creates it lazily, in whichever process first needs it,
+	and Frappe v16 web processes cache the site config for a minute: a process whose config
+	predates the key must read it from disk, never make a second one (every link signed with
+	the first would die, and whatever Frappe encrypted with it)."""
+	if not frappe.local.conf.get("encryption_key"):
+		adopt_or_make_key()
+	return frappe.local.conf.encryption_key
+
+
+def adopt_or_make_key():
+	with filelock("email_campaign_app_encryption_key"):
+		on_disk = frappe.get_site_config().get("encryption_key")  # read now, not the cached copy
+		if on_disk:
+			frappe.local.conf.encryption_key = on_disk
+		else:
+			get_encryption_key()
 
 
 def unsubscribe_url(email_campaign: str, email: str) -> str:

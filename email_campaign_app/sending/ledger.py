@@ -2,11 +2,14 @@
 
 import frappe
 from frappe import _
-from frappe.utils import escape_html, strip_html, today
+from frappe.utils import add_to_date, escape_html, now_datetime, strip_html, today
 
 from email_campaign_app.core import failures, schedule, statuses
 
 LEDGER = "Email Campaign Send Log"
+# how long an email may stay Sending before its delivery counts as stopped midway: a delivery
+# holds one email for the seconds an SMTP exchange takes
+STALLED_AFTER_MINUTES = 30
 
 
 def ledger_values(send: schedule.Send, status: str, campaign_name: str | None) -> dict:
@@ -103,6 +106,8 @@ def sync_ledger_with_email_queue(email_queues: list[str] | None = None):
 		set_delivery_status([row[1] for row in sent], "Sent")
 	if record_delivery_failures(queued) or email_queues is None:
 		reopen_email_campaigns_to_retry()  # a scan of the ledger: not after every delivery job
+	if email_queues is None:
+		find_stopped_deliveries(queued)
 
 
 def set_delivery_status(communications: list[str], status: str):
@@ -160,6 +165,65 @@ def record_delivery_failures(queued) -> bool:
 	return any(status == statuses.ERROR for status, _attempts, _reason in outcomes)
 
 
+def find_stopped_deliveries(queued):
+	"""Emails whose delivery stopped midway: the process sending them died, and their Email
+	Queue stays Sending, which nobody sends again. They may have reached the recipient, or not:
+	after a grace period their rows say so, and a Sales Manager decides (decide_on_uncertain)."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	stopped = (
+		frappe.qb.from_(Ledger)
+		.join(EmailQueue)
+		.on(Ledger.email_queue == EmailQueue.name)
+		.select(Ledger.name, Ledger.email_campaign)
+		.where(
+			queued
+			& (EmailQueue.status == "Sending")
+			& (EmailQueue.modified < add_to_date(now_datetime(), minutes=-STALLED_AFTER_MINUTES))
+		)
+		.run(as_dict=True)
+	)
+	if not stopped:
+		return
+	reason = _("Its delivery stopped midway: it may or may not have reached the recipient.")
+	frappe.qb.update(Ledger).set(Ledger.status, statuses.MAY_HAVE_BEEN_SENT).set(Ledger.error, reason).where(
+		Ledger.name.isin([row.name for row in stopped])
+	).run()
+	for email_campaign in {row.email_campaign for row in stopped}:
+		count = sum(row.email_campaign == email_campaign for row in stopped)
+		tell_uncertain(email_campaign, count)
+
+
+def tell_uncertain(email_campaign: str, count: int):
+	frappe.log_error(
+		title=_("Email Campaign {0}: {1} email(s) may have been sent").format(email_campaign, count),
+		message=_(
+			"The process sending them stopped midway. They are not sent again by themselves: "
+			"a Sales Manager resends them or marks them sent, on the Email Campaign."
+		),
+		reference_doctype="Email Campaign",
+		reference_name=email_campaign,
+	)
+
+
+def decide_on_uncertain(email_campaign: str, resend: bool) -> int:
+	"""A Sales Manager's decision on the emails that may have been sent: send them again on
+	the next run, or count them as sent."""
+	uncertain = frappe.get_all(
+		LEDGER,
+		filters={"email_campaign": email_campaign, "status": statuses.MAY_HAVE_BEEN_SENT},
+		pluck="name",
+	)
+	if resend:
+		send_again(email_campaign, uncertain)
+	elif uncertain:
+		Ledger = frappe.qb.DocType(LEDGER)
+		frappe.qb.update(Ledger).set(Ledger.status, statuses.SENT).set(Ledger.error, None).where(
+			Ledger.name.isin(uncertain)
+		).run()
+	return len(uncertain)
+
+
 def reopen_email_campaigns_to_retry():
 	retry = frappe.get_all(LEDGER, filters={"status": statuses.ERROR}, pluck="email_campaign", distinct=True)
 	if retry:
@@ -171,17 +235,23 @@ def reopen_email_campaigns_to_retry():
 
 def retry_failed(email_campaign: str) -> int:
 	"""A user's explicit retry: the Email Campaign's Failed emails go again on the next run."""
-	Ledger = frappe.qb.DocType(LEDGER)
 	failed = frappe.get_all(
 		LEDGER, filters={"email_campaign": email_campaign, "status": statuses.FAILED}, pluck="name"
 	)
-	if failed:
-		frappe.qb.update(Ledger).set(Ledger.status, statuses.ERROR).set(Ledger.attempts, 0).set(
-			Ledger.queued_on, None
-		).where(Ledger.name.isin(failed)).run()
-		reopen_email_campaigns_to_retry()
-		frappe.db.set_value("Email Campaign", email_campaign, "dispatched_on", None)  # the next minute
+	send_again(email_campaign, failed)
 	return len(failed)
+
+
+def send_again(email_campaign: str, ledger_rows: list[str]):
+	"""These rows go as retries on the next minute's run."""
+	if not ledger_rows:
+		return
+	Ledger = frappe.qb.DocType(LEDGER)
+	frappe.qb.update(Ledger).set(Ledger.status, statuses.ERROR).set(Ledger.attempts, 0).set(
+		Ledger.queued_on, None
+	).where(Ledger.name.isin(ledger_rows)).run()
+	reopen_email_campaigns_to_retry()
+	frappe.db.set_value("Email Campaign", email_campaign, "dispatched_on", None)
 
 
 def cancel_queued(filters: dict, reason: str):

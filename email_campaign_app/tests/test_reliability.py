@@ -11,11 +11,12 @@ from unittest.mock import patch
 
 import frappe
 import pymysql
-from frappe.utils import add_days, today
+from frappe.utils import add_days, add_to_date, now_datetime, today
 
 from email_campaign_app import tasks
 from email_campaign_app.sending import batch as sending
-from email_campaign_app.sending import composing, planning, writing
+from email_campaign_app.sending import composing, delivery, planning, writing
+from email_campaign_app.sending.ledger import STALLED_AFTER_MINUTES
 from email_campaign_app.tests.helpers import (
 	IntegrationTestCase,
 	ensure_outgoing_email_account,
@@ -26,8 +27,12 @@ from email_campaign_app.tests.helpers import (
 	make_template,
 	unique,
 )
+from email_campaign_app.tests.http import Client, ensure_user
+from email_campaign_app.tests.smtp_sink import SMTPSink
 
 LEDGER = "Email Campaign Send Log"
+UNCERTAIN_MANAGER = "ec-rel-sales-manager@example.com"
+UNCERTAIN_USER = "ec-rel-sales-user@example.com"
 
 
 def ledger_statuses(email_campaign):
@@ -64,6 +69,45 @@ def send_slowly_in_a_worker(site, sends, third_started):
 		sending.send_batch(sends)
 
 
+DELIVER_THEN_HANG = """
+import smtplib, sys, time
+import frappe
+from email_campaign_app.sending import delivery
+
+site, *email_queues = sys.argv[1:]
+frappe.init(site=site)
+frappe.connect()
+real_sendmail = smtplib.SMTP.sendmail
+
+def deliver_then_hang(self, *args, **kwargs):
+	real_sendmail(self, *args, **kwargs)
+	print("delivered", flush=True)
+	time.sleep(600)
+
+smtplib.SMTP.sendmail = deliver_then_hang
+delivery.send_now(email_queues)
+"""
+
+
+def deliver_then_die_in_a_worker(email_queues: list[str]):
+	"""A delivery job's process: the first email reaches the SMTP server, then the process is
+	killed before it could write so."""
+	import subprocess
+	import sys
+
+	worker = subprocess.Popen(
+		[sys.executable, "-c", DELIVER_THEN_HANG, frappe.local.site, *email_queues],
+		cwd=frappe.utils.get_bench_path() + "/sites",
+		stdout=subprocess.PIPE,
+		text=True,
+	)
+	try:
+		return worker.stdout.readline().strip()  # "delivered", or "" if the worker ended first
+	finally:
+		worker.kill()
+		worker.wait()
+
+
 class TestReliability(IntegrationTestCase):
 	def setUp(self):
 		ensure_outgoing_email_account()
@@ -92,6 +136,59 @@ class TestReliability(IntegrationTestCase):
 		self.assertEqual(sorted(ledger_statuses(email_campaign.name)), sorted(members))
 		self.assertEqual(set(ledger_statuses(email_campaign.name).values()), {"Queued"})
 		self.assertEqual(queued_recipients(email_campaign.name), sorted(members))
+
+	def test_a_worker_killed_while_sending_leaves_it_may_have_been_sent_and_a_manager_decides(self):
+		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(3)]
+		email_campaign = make_email_campaign(
+			make_campaign().name, make_email_group(members).name, "Email Group"
+		)
+		tasks.daily()  # written to the Email Queue (tests deliver themselves)
+		email_queues = frappe.get_all(
+			"Email Queue", filters={"reference_name": email_campaign.name}, pluck="name", order_by="creation"
+		)
+		with SMTPSink() as sink:
+			ensure_outgoing_email_account(sink.port)
+			self.addCleanup(ensure_outgoing_email_account)
+			frappe.db.commit()
+			self.assertEqual(deliver_then_die_in_a_worker(email_queues), "delivered")
+			frappe.db.rollback()
+			[delivered] = [message.recipients[0] for message in sink.messages]
+			statuses = ledger_statuses(email_campaign.name)
+			self.assertEqual(statuses[delivered], "Queued")  # the worker died before it could say
+
+			tasks.sync_ledger()  # within the grace period: it may still be sending
+			self.assertEqual(ledger_statuses(email_campaign.name)[delivered], "Queued")
+			sending_since = add_to_date(now_datetime(), minutes=-STALLED_AFTER_MINUTES - 1)
+			frappe.db.set_value(
+				"Email Queue",
+				{"name": ("in", email_queues), "status": "Sending"},
+				"modified",
+				sending_since,
+				update_modified=False,
+			)
+			tasks.sync_ledger()
+			tasks.daily()
+			self.assertEqual(ledger_statuses(email_campaign.name)[delivered], "May Have Been Sent")
+			self.assertTrue(
+				frappe.db.exists(
+					"Error Log",
+					{"reference_name": email_campaign.name, "method": ("like", "%may have been sent%")},
+				)
+			)
+			self.assertEqual(len(sink.messages), 1)  # nothing was sent again by itself
+
+		manager, user = (
+			ensure_user(UNCERTAIN_MANAGER, ("Sales Manager",)),
+			ensure_user(UNCERTAIN_USER, ("Sales User",)),
+		)
+		resend = {"email_campaign": email_campaign.name, "resend": 1}
+		self.assertEqual(
+			Client(user).method("email_campaign.decide_on_uncertain_emails", **resend).status_code, 403
+		)
+		self.assertEqual(ledger_statuses(email_campaign.name)[delivered], "May Have Been Sent")
+		response = Client(manager).method("email_campaign.decide_on_uncertain_emails", **resend)
+		self.assertEqual(response.status_code, 200, response.get_data(as_text=True))
+		self.assertEqual(ledger_statuses(email_campaign.name)[delivered], "Error")  # sent on the next run
 
 	def test_a_database_error_on_one_email_is_retried_on_the_next_run(self):
 		members = [f"{frappe.generate_hash(length=8)}@example.com" for _ in range(4)]
