@@ -41,6 +41,10 @@ doctype_js = {
 	"Lead": "public/js/email_campaign_person.js",
 	"Contact": "public/js/email_campaign_person.js",
 }
+# An Email Campaign's notes (paused, resumed, unsubscribed), told in the reader's language and time zone
+additional_timeline_content = {
+	"Email Campaign": ["email_campaign_app.desk.timeline.email_campaign_notes"],
+}
 override_doctype_dashboards = {
 	"Contact": "email_campaign_app.desk.dashboards.contact_dashboard",
 }
@@ -67,15 +71,22 @@ doc_events = {
 	},
 	"Email Unsubscribe": {
 		"after_insert": "email_campaign_app.engagement.unsubscribe.on_email_unsubscribe",
+		"on_update": "email_campaign_app.engagement.unsubscribe.drop_left_conversation_label",
 	},
 	# Campaign enrolment rules
 	"Lead": {
 		"before_save": "email_campaign_app.enrolment.rules.remember_rules_matched",
-		"on_update": "email_campaign_app.enrolment.rules.enrol_by_rules",
+		"on_update": [
+			"email_campaign_app.enrolment.rules.enrol_by_rules",
+			"email_campaign_app.sending.recipients.update_recipient_names",
+		],
 	},
 	"Contact": {
 		"before_save": "email_campaign_app.enrolment.rules.remember_rules_matched",
-		"on_update": "email_campaign_app.enrolment.rules.enrol_by_rules",
+		"on_update": [
+			"email_campaign_app.enrolment.rules.enrol_by_rules",
+			"email_campaign_app.sending.recipients.update_recipient_names",
+		],
 	},
 }
 

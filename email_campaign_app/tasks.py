@@ -1,17 +1,32 @@
 """Scheduler entry points (see hooks.scheduler_events)."""
 
-from frappe.utils import now_datetime
+import frappe
+from frappe import _
+from frappe.utils import now_datetime, today
 
 from email_campaign_app.sending import dispatcher, ledger
 from email_campaign_app.sending.planning import update_statuses
 
 
-def daily():
+def daily() -> str:
 	"""Keep every Email Campaign's status true, then release what is due now (the dispatcher,
-	every minute, releases the rest of the day's emails at their Send At)."""
-	update_statuses()
+	every minute, releases the rest of the day's emails at their Send At). What it did, for
+	whoever runs it by hand (`bench execute` prints it)."""
+	changed = update_statuses()
 	ledger.sync_ledger_with_email_queue()
-	dispatcher.release_due(now_datetime())
+	held = dispatcher.release_due(now_datetime())
+	queued = frappe.db.count(ledger.LEDGER, {"queued_on": today()})
+	told = [
+		_("1 Email Campaign changed status.")
+		if changed == 1
+		else _("{0} Email Campaigns changed status.").format(changed),
+		_("1 email released today so far.")
+		if queued == 1
+		else _("{0} emails released today so far.").format(queued),
+	]
+	if held:
+		told.append(_("Waiting for a sending limit: {0}.").format(", ".join(sorted(held))))
+	return " ".join(told)
 
 
 def dispatch():

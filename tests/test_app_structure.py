@@ -63,7 +63,7 @@ FRAPPE_DOCTYPES = {
 	"Email Queue Recipient": {"recipient", "status", "error"},
 	"Email Template": {"name", "subject", "response", "response_html", "use_html"},
 	"Email Unsubscribe": {"email", "reference_doctype", "reference_name"},
-	"User": {"name", "enabled", "email", "api_key", "user_type"},
+	"User": {"name", "enabled", "email", "api_key", "user_type", "time_zone", "full_name", "language"},
 }
 STANDARD_FIELDS = {
 	"name",
@@ -99,7 +99,7 @@ def fieldnames(doctype):
 def test_the_expected_doctypes_exist():
 	assert set(APP_DOCTYPES) == {
 		"Campaign", "Campaign Email Schedule", "Campaign Enrolment Rule", "Lead", "Email Campaign", "Email Campaign Send Log",
-		"Email Campaign Suppression", "Email Campaign Settings", "Email Campaign Sending Limit",
+		"Email Campaign Suppression", "Email Campaign Settings", "Email Campaign Sending Limit", "Email Campaign Note",
 	}  # fmt: skip
 
 

@@ -19,18 +19,25 @@ def send_due_emails_now(email_campaign: str):
 	due = planning.queue_due_emails([email_campaign])
 	waiting = sum(sum(held.values()) for held in due.waiting.values())
 	if due.sends:
-		frappe.msgprint(
-			_("{0} email(s) handed to the background workers to send now.").format(len(due.sends)),
-			indicator="green",
-			alert=True,
-		)
+		frappe.msgprint(handed_to_workers(len(due.sends)), indicator="green", alert=True)
 	if waiting:
 		frappe.msgprint(
-			_("{0} email(s) wait for a sending limit or a recipient's cap.").format(waiting), alert=True
+			_("1 email waits for a sending limit or a recipient's cap.")
+			if waiting == 1
+			else _("{0} emails wait for a sending limit or a recipient's cap.").format(waiting),
+			alert=True,
 		)
 	if not due.sends and not waiting:
 		frappe.msgprint(_("Nothing is due today for this Email Campaign."), alert=True)
 	return len(due.sends)
+
+
+def handed_to_workers(count: int) -> str:
+	"""What a release did: a background job will write and send the emails (the schedule shows
+	them as Queued, then Sent, once it has run), not that they are in the Email Queue yet."""
+	if count == 1:
+		return _("1 email is handed to a background job, which queues and sends it now.")
+	return _("{0} emails are handed to a background job, which queues and sends them now.").format(count)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -49,7 +56,7 @@ def pause_email_campaign(email_campaign: str):
 	doc = frappe.get_doc("Email Campaign", email_campaign)
 	permissions.check_can_pause(doc)
 	withdrawn = pausing.pause(doc)
-	frappe.msgprint(_("Email Campaign paused."), indicator="orange", alert=True)
+	frappe.msgprint(paused_message(withdrawn), indicator="orange", alert=True)
 	return {"status": doc.status, "withdrawn": withdrawn}
 
 
@@ -64,11 +71,16 @@ def resume_email_campaign(email_campaign: str, mode: str):
 	released = 0
 	if now_datetime().strftime("%H:%M") >= send_at:
 		released = len(planning.queue_due_emails([doc.name]).sends)
-		message = _("Email Campaign resumed: {0} email(s) handed to the background workers to send now.")
-		frappe.msgprint(message.format(released), indicator="green", alert=True)
+		message = (
+			_("Email Campaign resumed.") + " " + handed_to_workers(released)
+			if released
+			else _(
+				"Email Campaign resumed: nothing more is due today; the next emails leave on their day at {0}."
+			).format(send_at)
+		)
 	else:
-		message = _("Email Campaign resumed: what is due today leaves at {0}.")
-		frappe.msgprint(message.format(send_at), indicator="green", alert=True)
+		message = _("Email Campaign resumed: what is due today leaves at {0}.").format(send_at)
+	frappe.msgprint(message, indicator="green", alert=True)
 	return {"status": doc.status, "shifted_days": shifted, "queued": released, "end_date": doc.end_date}
 
 
@@ -78,6 +90,18 @@ def preview(email_campaign: str, member: str | None = None):
 	doc.check_permission("read")
 	previews.check_can_read_recipient(doc, member)
 	return previews.preview(email_campaign, member)
+
+
+def paused_message(withdrawn: int) -> str:
+	if not withdrawn:
+		return _("Email Campaign paused: nothing more is sent until it resumes.")
+	if withdrawn == 1:
+		return _(
+			"Email Campaign paused: 1 email waiting to leave was withdrawn; it is sent after the resume."
+		)
+	return _(
+		"Email Campaign paused: {0} emails waiting to leave were withdrawn; they are sent after the resume."
+	).format(withdrawn)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -55,6 +55,14 @@ def unsubscribe(
 			_("This address does not receive this campaign's emails, so nothing was changed."),
 			400,
 		)
+	if frappe.request.method == "GET" and already_unsubscribed(email_campaign, email):
+		return show_page(
+			_("Already unsubscribed"),
+			_("{0} is already unsubscribed: you will not receive any more emails from this campaign.").format(
+				frappe.bold(escape_html(email))
+			),
+			200,
+		)
 	if frappe.request.method == "POST":
 		every_campaign = scope == EVERY_CAMPAIGN
 		unsubscribe_address(email_campaign, email, every_campaign)
@@ -127,11 +135,17 @@ def show_confirmation(email_campaign: str, email: str, token: str):
 	)
 
 
+def already_unsubscribed(email_campaign: str, email: str) -> bool:
+	filters = {"email": email, "reference_doctype": "Email Campaign", "reference_name": email_campaign}
+	return bool(frappe.db.exists("Email Unsubscribe", filters))
+
+
 def show_page(title: str, message: str, http_status_code: int):
 	frappe.respond_as_web_page(
 		title,
 		message,
-		http_status_code=http_status_code,
+		# a page that went well shows no "Status: 200" under it
+		http_status_code=None if http_status_code == 200 else http_status_code,
 		success=http_status_code == 200,
 		primary_action=None,
 		template="email_campaign_unsubscribe",

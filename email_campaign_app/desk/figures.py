@@ -15,8 +15,24 @@ from email_campaign_app.sending import pausing, releasing
 from email_campaign_app.sending.ledger import LEDGER
 
 STEP_FIGURES = (
-	"queued", "waiting", "sent", "failed", "retrying", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
+	"queued", "in_queue", "waiting", "sent", "failed", "retrying", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
 )  # fmt: skip
+# what a marketer reads: the share of the emails sent that were opened, clicked, answered…
+RATES = {
+	"open_rate": "opened", "click_rate": "clicked", "reply_rate": "replied", "unsubscribe_rate": "unsubscribed",
+	"bounce_rate": "bounced", "complaint_rate": "complaints",
+}  # fmt: skip
+IN_QUEUE = ("Not Sent", "Sending")  # Email Queue statuses of an email that has not left yet
+
+
+def rate(count, sent) -> float:
+	return round(100.0 * float(count or 0) / float(sent), 1) if sent else 0.0
+
+
+def add_rates(row: dict) -> dict:
+	"""The row with its rates: percentages of the emails sent."""
+	row.update({name: rate(row.get(figure), row.get("sent")) for name, figure in RATES.items()})
+	return row
 
 
 def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
@@ -45,6 +61,11 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 		.select(
 			*keys,
 			count(Ledger.email_queue.isnotnull()).as_("queued"),
+			count(
+				Ledger.email_queue.isnotnull()
+				& (Ledger.status == statuses.QUEUED)
+				& EmailQueue.status.isin(IN_QUEUE)
+			).as_("in_queue"),
 			count(Ledger.status == statuses.WAITING).as_("waiting"),
 			count(EmailQueue.status == "Sent").as_("sent"),
 			count(Ledger.status == statuses.FAILED).as_("failed"),
@@ -74,6 +95,7 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 		count, why = held.get(key, (0, ""))
 		row.waiting += count
 		row.waiting_reason = why
+		add_rates(row)
 	return rows
 
 
@@ -214,7 +236,7 @@ def schedule_view(email_campaign: str) -> list[dict]:
 				"email_template": step.email_template,
 				"send_after_days": step.send_after_days,
 				"send_date": dates.get(step.send_after_days, step.send_date(start, calendar)),
-				**{key: figures.get(key, 0) for key in STEP_FIGURES},
+				**{key: figures.get(key, 0) for key in (*STEP_FIGURES, *RATES)},
 				"failure_reason": figures.get("failure_reason", ""),
 				"waiting_reason": figures.get("waiting_reason", ""),
 			}

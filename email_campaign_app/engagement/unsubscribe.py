@@ -6,10 +6,9 @@ address too, and the record's `after_insert` hook applies it here.
 
 import frappe
 from frappe import _
-from frappe.utils import format_datetime, now_datetime
 
 from email_campaign_app.core.schedule import UNSUBSCRIBED
-from email_campaign_app.sending import ledger, suppression
+from email_campaign_app.sending import ledger, notes, suppression
 from email_campaign_app.sending.ledger import LEDGER
 
 
@@ -72,7 +71,8 @@ def apply_unsubscribe(email_campaign: str, email: str):
 			"Email Group Member", {"email_group": campaign.recipient, "email": email}, "unsubscribed", 1
 		)
 	else:
-		frappe.db.set_value("Email Campaign", email_campaign, "status", UNSUBSCRIBED)
+		# not an edit by the Guest who clicked: the timeline's note tells what happened
+		frappe.db.set_value("Email Campaign", email_campaign, "status", UNSUBSCRIBED, update_modified=False)
 	cancel_queued_emails(email_campaign, email)
 	# the Campaign never writes to the address again, whatever Email Campaign is made for it later
 	suppression.suppress(
@@ -82,12 +82,22 @@ def apply_unsubscribe(email_campaign: str, email: str):
 		evidence=_("Unsubscribed through an email of Email Campaign {0}.").format(email_campaign),
 		email_campaign=email_campaign,
 	)
-	frappe.get_doc("Email Campaign", email_campaign).add_comment(
-		"Info",
-		_("{0} unsubscribed from this Email Campaign on {1}.").format(
-			frappe.bold(email), format_datetime(now_datetime())
-		),
-	)
+	notes.record(email_campaign, notes.UNSUBSCRIBED, email=email, user=None)
+
+
+def drop_left_conversation_label(doc, method=None):
+	"""Hook (Email Unsubscribe on_update, after Frappe's): Frappe labels the Email Campaign
+	"Left this conversation" from the Guest who clicked; the note above says it better."""
+	if doc.reference_doctype == "Email Campaign" and doc.reference_name:
+		frappe.db.delete(
+			"Comment",
+			{
+				"reference_doctype": "Email Campaign",
+				"reference_name": doc.reference_name,
+				"comment_type": "Label",
+				"comment_email": doc.email,
+			},
+		)
 
 
 def cancel_queued_emails(email_campaign: str, email: str, reason: str | None = None):

@@ -11,10 +11,12 @@ import json
 
 import frappe
 from frappe import _
+from frappe.utils import getdate
 
 from email_campaign_app import utils
-from email_campaign_app.core import statuses
-from email_campaign_app.sending import suppression
+from email_campaign_app.core import schedule, statuses
+from email_campaign_app.sending import releasing, suppression
+from email_campaign_app.sending.recipients import RECIPIENT_TITLE_FIELDS
 
 PERSON_DOCTYPES = ("Lead", "Contact")
 BACKGROUND_THRESHOLD = 50  # more records than this are enrolled by a background job
@@ -91,12 +93,17 @@ def enrol(doctype: str, names: list[str], values: dict, progress=None) -> dict:
 	"""One Email Campaign per record; records without an email address, unsubscribed, already
 	running this Campaign, or that the user may not read are skipped and counted."""
 	summary = new_summary(doctype, values.get("campaign_name"))
+	title_field = RECIPIENT_TITLE_FIELDS[doctype]
 	records = {
 		row.name: row
 		for row in frappe.get_list(
-			doctype, filters={"name": ("in", names)}, fields=["name", "email_id", "unsubscribed"]
+			doctype,
+			filters={"name": ("in", names)},
+			fields=["name", "email_id", "unsubscribed", f"{title_field} as title"],
 		)
 	}
+	# what the summary calls each record the user may read: its name, not its ID
+	summary["titles"] = {name: (row.title or name) for name, row in records.items()}
 	running = already_running(doctype, names, values.get("campaign_name"))
 	suppressed = suppressed_records(records.values(), values.get("campaign_name"))
 	for done, name in enumerate(names, start=1):
@@ -107,7 +114,17 @@ def enrol(doctype: str, names: list[str], values: dict, progress=None) -> dict:
 			create_email_campaign(doctype, name, values, summary)
 		if progress and (done % PROGRESS_EVERY == 0 or done == len(names)):
 			progress(done, len(names))
+	summary["first_send"] = first_send(values) if summary["created"] else None
 	return summary
+
+
+def first_send(values: dict) -> str:
+	"""When the first email of these Email Campaigns leaves: the first step's date at Send At."""
+	check = frappe.new_doc("Email Campaign")
+	check.update(values)
+	steps = schedule.in_schedule_order(check.get_steps())
+	day = steps[0].send_date(getdate(values.get("start_date")), check.get_calendar())
+	return f"{day} {values.get('send_at') or releasing.DEFAULT_SEND_AT}:00"
 
 
 def new_summary(doctype: str, campaign_name: str | None) -> dict:

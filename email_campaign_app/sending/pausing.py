@@ -14,10 +14,11 @@ from datetime import date
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Count, Max, Min
-from frappe.utils import format_datetime, getdate, now_datetime, today
+from frappe.utils import getdate, now_datetime, today
 
 from email_campaign_app.core import schedule, statuses
 from email_campaign_app.core.sending_days import catch_up_dates
+from email_campaign_app.sending import notes
 from email_campaign_app.sending.ledger import LEDGER
 
 SHIFT = "Shift"
@@ -28,7 +29,7 @@ PAUSABLE = statuses.PAUSABLE
 
 def pause(doc, why: str | None = None) -> int:
 	"""Pause an Email Campaign; the number of its emails withdrawn from the Email Queue. `why`
-	is what the timeline says when the app pauses it by itself (health.py)."""
+	is what its note says when the app pauses it by itself (health.py)."""
 	if doc.status not in PAUSABLE:
 		frappe.throw(
 			_(
@@ -38,13 +39,7 @@ def pause(doc, why: str | None = None) -> int:
 		)
 	withdrawn = withdraw_unsent_emails(doc.name)
 	doc.db_set({"status": schedule.PAUSED, "paused_on": now_datetime()})
-	doc.add_comment(
-		"Info",
-		why
-		or _(
-			"Paused by {0} on {1}; {2} email(s) waiting in the Email Queue were withdrawn and will be sent after the resume."
-		).format(frappe.bold(frappe.session.user), format_datetime(doc.paused_on), withdrawn),
-	)
+	notes.record(doc.name, notes.PAUSED, happened_on=doc.paused_on, withdrawn=withdrawn, reason=why)
 	return withdrawn
 
 
@@ -78,20 +73,13 @@ def resume(doc, mode: str) -> int:
 			"dispatched_on": None,
 		}
 	)
-	doc.add_comment("Info", resume_comment(mode, shift))
+	notes.record(doc.name, notes.RESUMED, resume_mode=mode, shifted_days=shift)
 	return shift
 
 
 def paused_days(doc) -> int:
 	"""The schedule days the pause lasted: calendar days, or sending days for business days."""
 	return doc.get_calendar().days_between(getdate(doc.paused_on), getdate(today()))
-
-
-def resume_comment(mode: str, shift: int) -> str:
-	who = frappe.bold(frappe.session.user)
-	if mode == SHIFT:
-		return _("Resumed by {0}: the remaining schedule moved by {1} day(s).").format(who, shift)
-	return _("Resumed by {0}: the missed emails catch up, one schedule day per day.").format(who)
 
 
 def withdraw_unsent_emails(email_campaign: str) -> int:

@@ -271,7 +271,8 @@ def without_replied(
 
 
 def update_statuses():
-	"""Set every unfinished Email Campaign's status from its dates: one UPDATE per status."""
+	"""Set every unfinished Email Campaign's status from its dates: one UPDATE per status; how
+	many changed."""
 	rows = frappe.get_all(
 		"Email Campaign",
 		filters={"status": ("not in", (schedule.COMPLETED, *schedule.KEPT_STATUSES))},
@@ -289,3 +290,4 @@ def update_statuses():
 		frappe.qb.update(EmailCampaign).set(EmailCampaign.status, status).where(
 			EmailCampaign.name.isin(names)
 		).run()
+	return sum(len(names) for names in by_status.values())

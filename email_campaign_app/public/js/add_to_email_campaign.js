@@ -4,6 +4,9 @@ frappe.provide("email_campaign_app");
 
 email_campaign_app.is_manager = () => frappe.user.has_role(["Sales Manager", "System Manager"]);
 
+// "1 record" or "3 records": the singular and the plural are two strings, each translated
+email_campaign_app.plural = (count, one, many) => (count === 1 ? one : many);
+
 email_campaign_app.add_to_email_campaign = function (listview) {
 	const doctype = listview.doctype;
 	const names = listview.get_checked_items(true);
@@ -46,7 +49,11 @@ email_campaign_app.add_to_email_campaign = function (listview) {
 					get_query: () => ({ filters: { enabled: 1, user_type: "System User" } }),
 				},
 			],
-			primary_action_label: __("Add {0} record(s)", [names.length]),
+			primary_action_label: email_campaign_app.plural(
+				names.length,
+				__("Add 1 record"),
+				__("Add {0} records", [names.length])
+			),
 			primary_action(values) {
 				frappe
 					.call({
@@ -76,23 +83,41 @@ email_campaign_app.add_to_email_campaign = function (listview) {
 	});
 };
 
+// "3 Email Campaigns created for Campaign X", a link to them, and when the first email leaves
+email_campaign_app.created_line = function (summary) {
+	const count = summary.created.length;
+	const campaign = frappe.utils.escape_html(summary.campaign_name);
+	const created = email_campaign_app.plural(
+		count,
+		__("1 Email Campaign created for Campaign {0}.", [campaign]),
+		__("{0} Email Campaigns created for Campaign {1}.", [count, campaign])
+	);
+	if (!count) return created;
+	const route = `/app/email-campaign?campaign_name=${encodeURIComponent(summary.campaign_name)}`;
+	const first_send = summary.first_send
+		? " " +
+		  __("The first email leaves on {0}.", [
+				frappe.datetime.str_to_user(summary.first_send),
+		  ])
+		: "";
+	return `${created}${first_send} <a href="${route}">${__("Open them")}</a>`;
+};
+
 email_campaign_app.show_enrolment_summary = function (summary) {
 	const line = (count, text) => (count ? `<li>${text}</li>` : "");
 	const SHOWN = 20;
+	const titles = summary.titles || {};
 	const names = (list) => {
 		const shown = list
 			.slice(0, SHOWN)
-			.map((name) => frappe.utils.escape_html(name))
+			.map((name) => frappe.utils.escape_html(titles[name] || name))
 			.join(", ");
 		return list.length > SHOWN ? __("{0} and {1} more", [shown, list.length - SHOWN]) : shown;
 	};
 	const skipped = summary.skipped;
 	const failed = Object.entries(summary.failed);
 	const message = `<ul class="email-campaign-enrolment-summary">
-		<li class="created">${__("{0} Email Campaign(s) created for Campaign {1}.", [
-			summary.created.length,
-			frappe.utils.escape_html(summary.campaign_name),
-		])}</li>
+		<li class="created">${email_campaign_app.created_line(summary)}</li>
 		${line(skipped.no_email.length, __("Skipped, no email address: {0}", [names(skipped.no_email)]))}
 		${line(
 			skipped.unsubscribed.length,
@@ -116,7 +141,7 @@ email_campaign_app.show_enrolment_summary = function (summary) {
 			.map(
 				([name, error]) =>
 					`<li>${__("Not added, {0}: {1}", [
-						frappe.utils.escape_html(name),
+						frappe.utils.escape_html(titles[name] || name),
 						frappe.utils.escape_html(error),
 					])}</li>`
 			)

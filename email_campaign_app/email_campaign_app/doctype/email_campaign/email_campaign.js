@@ -195,9 +195,9 @@ const email_campaign = {
 			__("Day"),
 			__("Email Template"),
 			__("Planned Date"),
-			__("Queued"),
-			__("Waiting"),
 			__("Sent"),
+			__("In Queue"),
+			__("Waiting"),
 			__("Failed"),
 			__("Retrying"),
 			__("Bounced"),
@@ -207,17 +207,27 @@ const email_campaign = {
 			__("Replies"),
 			__("Unsubscribed"),
 		];
+		// a count and, once something was sent, its share of the emails sent
+		const with_rate = (count, rate, sent) =>
+			sent ? `${count} <span class="text-muted">· ${format_number(rate, null, 1)} %</span>` : `${count}`;
 		const rows = steps.map(
 			(s) => `<tr>
 				<td>${s.send_after_days}</td>
 				<td>${frappe.utils.escape_html(s.email_template)}</td>
 				<td>${frappe.datetime.str_to_user(s.send_date)}</td>
-				<td>${s.queued}</td>
-				<td title="${frappe.utils.escape_html(s.waiting_reason || "")}">${s.waiting}</td>
 				<td>${s.sent}</td>
+				<td>${s.in_queue}</td>
+				<td title="${frappe.utils.escape_html(s.waiting_reason || "")}">${s.waiting}</td>
 				<td title="${frappe.utils.escape_html(s.failure_reason)}">${s.failed}</td>
-				<td>${s.retrying}</td><td>${s.bounced}</td><td>${s.complaints}</td><td>${s.opened}</td>
-				<td title="${__("{0} click(s)", [s.clicks])}">${s.clicked}</td><td>${s.replied}</td><td>${s.unsubscribed}</td>
+				<td>${s.retrying}</td><td>${s.bounced}</td><td>${s.complaints}</td>
+				<td>${with_rate(s.opened, s.open_rate, s.sent)}</td>
+				<td title="${s.clicks === 1 ? __("1 click") : __("{0} clicks", [s.clicks])}">${with_rate(
+					s.clicked,
+					s.click_rate,
+					s.sent
+				)}</td>
+				<td>${with_rate(s.replied, s.reply_rate, s.sent)}</td>
+				<td>${with_rate(s.unsubscribed, s.unsubscribe_rate, s.sent)}</td>
 			</tr>`
 		);
 		const reasons = steps

@@ -4,12 +4,13 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import getdate, today
+from frappe.utils import escape_html, getdate, today
 
 from email_campaign_app import permissions
 from email_campaign_app.core import schedule, statuses
 from email_campaign_app.core.sending_days import Calendar
 from email_campaign_app.sending import senders, suppression
+from email_campaign_app.sending.recipients import recipient_title
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
 REQUIRED = ("campaign_name", "email_campaign_for", "recipient", "sender", "start_date")
@@ -35,6 +36,7 @@ class EmailCampaign(Document):
 		end_date: DF.Date | None
 		paused_on: DF.Datetime | None
 		recipient: DF.DynamicLink
+		recipient_name: DF.Data | None
 		send_at: DF.Literal[
 			"00:00",
 			"00:30",
@@ -98,10 +100,12 @@ class EmailCampaign(Document):
 		permissions.check_app_fields_unchanged(self, APP_FIELDS)
 		self.validate_start_date()
 		self.set_end_date()
+		self.set_recipient_name()
 		self.validate_recipient()
 		self.validate_sender()
 		self.validate_no_running_duplicate()
 		self.set_status()
+		self.tell_when_send_at_applies()
 		self.all_steps_sent = 0
 		self.dispatched_on = None  # the dispatcher looks at it again today
 
@@ -160,6 +164,13 @@ class EmailCampaign(Document):
 			frappe.throw(_("Campaign {0} does not exist.").format(frappe.bold(self.campaign_name)))
 		return frappe.get_cached_doc("Campaign", self.campaign_name)
 
+	def set_recipient_name(self):
+		self.recipient_name = recipient_title(self.email_campaign_for, self.recipient)
+
+	def recipient_label(self) -> str:
+		"""The recipient as a message names them: bold, by their name (typed by a user: escaped)."""
+		return frappe.bold(escape_html(self.recipient_name or self.recipient))
+
 	def validate_recipient(self):
 		if self.email_campaign_for not in RECIPIENT_DOCTYPES:
 			frappe.throw(_("Email Campaign For must be Lead, Contact or Email Group."))
@@ -179,18 +190,18 @@ class EmailCampaign(Document):
 		if not email:
 			frappe.throw(
 				_("{0} {1} has no email address. Set its email address first.").format(
-					_(self.email_campaign_for), frappe.bold(self.recipient)
+					_(self.email_campaign_for), self.recipient_label()
 				)
 				if self.email_campaign_for == "Lead"
 				else _("Contact {0} has no primary email address. Add one and mark it as primary.").format(
-					frappe.bold(self.recipient)
+					self.recipient_label()
 				),
 				title=_("Email Address Missing"),
 			)
 		if unsubscribed and self.status != schedule.UNSUBSCRIBED:
 			frappe.throw(
 				_("{0} {1} has unsubscribed and must not receive campaign emails.").format(
-					_(self.email_campaign_for), frappe.bold(self.recipient)
+					_(self.email_campaign_for), self.recipient_label()
 				),
 				title=_("Recipient Unsubscribed"),
 			)
@@ -210,7 +221,7 @@ class EmailCampaign(Document):
 		if not frappe.db.exists("Email Group Member", {"email_group": self.recipient, "unsubscribed": 0}):
 			frappe.throw(
 				_("Email Group {0} has no subscribed member. Add members before starting a campaign.").format(
-					frappe.bold(self.recipient)
+					self.recipient_label()
 				),
 				title=_("Email Address Missing"),
 			)
@@ -236,9 +247,22 @@ class EmailCampaign(Document):
 					frappe.bold(duplicate),
 					frappe.bold(self.campaign_name),
 					_(self.email_campaign_for),
-					frappe.bold(self.recipient),
+					self.recipient_label(),
 				),
 				title=_("Duplicate Email Campaign"),
+			)
+
+	def tell_when_send_at_applies(self):
+		"""A new Send At after today's emails left (or were queued) applies from the next day."""
+		if self.is_new() or not self.has_value_changed("send_at"):
+			return
+		if frappe.db.exists("Email Campaign Send Log", {"email_campaign": self.name, "queued_on": today()}):
+			frappe.msgprint(
+				_(
+					"Today's emails already left at the former Send At: the new Send At, {0}, applies from the next sending day."
+				).format(self.send_at),
+				title=_("Send At Changed"),
+				indicator="blue",
 			)
 
 	def set_status(self):
@@ -254,6 +278,7 @@ class EmailCampaign(Document):
 
 	def on_trash(self):
 		frappe.db.delete("Email Campaign Send Log", {"email_campaign": self.name})
+		frappe.db.delete("Email Campaign Note", {"email_campaign": self.name})
 
 
 def has_started(email_campaign) -> bool:

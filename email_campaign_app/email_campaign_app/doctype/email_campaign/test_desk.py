@@ -124,21 +124,27 @@ class TestDesk(IntegrationTestCase):
 		columns, data, _message, chart = performance_report(
 			{"campaign_name": self.campaign.name, "from_date": today(), "to_date": today()}
 		)
-		self.assertEqual(len(data), 1)
+		self.assertEqual(len(data), 2, "the day-3 step that sent nothing yet is shown too")
 		self.assertEqual(
-			(data[0].queued, data[0].sent, data[0].failed, data[0].opened, data[0].unsubscribed),
-			(3, 1, 1, 1, 1),
+			(data[0].in_queue, data[0].sent, data[0].failed, data[0].opened, data[0].unsubscribed),
+			(0, 1, 1, 1, 1),
 		)
+		self.assertEqual((data[0].open_rate, data[0].unsubscribe_rate), (100.0, 100.0))
+		self.assertEqual((data[1].send_after_days, data[1].sent, data[1].open_rate), (3, 0, 0.0))
 		self.assertEqual(chart["type"], "bar")
-		self.assertIn("queued", [c["fieldname"] for c in columns])
-		_c, nothing, _m, no_chart = performance_report(
+		self.assertIn("open_rate", [c["fieldname"] for c in columns])
+		_c, [campaign], _m, _chart = performance_report(
+			{"campaign_name": self.campaign.name, "group_by": "Campaign"}
+		)
+		self.assertEqual((campaign.steps, campaign.sent, campaign.open_rate), (2, 1, 100.0))
+		_c, nothing, _m, _chart = performance_report(
 			{
 				"campaign_name": self.campaign.name,
 				"from_date": add_days(today(), 1),
 				"to_date": add_days(today(), 2),
 			}
 		)
-		self.assertEqual((nothing, no_chart), ([], None))
+		self.assertEqual([row.sent for row in nothing], [0, 0])  # its steps, nothing sent in those days
 
 	def test_report_refuses_a_reversed_date_range(self):
 		with self.assertRaisesRegex(frappe.ValidationError, "From Date must be before To Date"):

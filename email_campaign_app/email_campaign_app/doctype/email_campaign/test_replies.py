@@ -237,8 +237,8 @@ class TestStopOnReply(FrappeTestCase):
 		day0, day3 = api.get_schedule_view(email_campaign.name)
 		self.assertEqual((day0["replied"], day3["replied"]), (1, 0))
 		_columns, data, _message, chart = performance_report({"campaign_name": self.campaign.name})
-		self.assertEqual([row.replied for row in data], [1])
-		self.assertIn("Replies", [dataset["name"] for dataset in chart["data"]["datasets"]])
+		self.assertEqual([(row.replied, row.reply_rate) for row in data], [(1, 100.0), (0, 0.0)])
+		self.assertIn("Reply Rate", [dataset["name"] for dataset in chart["data"]["datasets"]])
 		self.days_later(3)
 		self.assertEqual([row.send_after_days for row in ledger_rows(email_campaign.name)], [0, 3])
 

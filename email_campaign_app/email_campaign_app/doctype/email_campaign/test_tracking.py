@@ -107,8 +107,8 @@ class TestClickTracking(FrappeTestCase):
 		day0, day2 = api.get_schedule_view(email_campaign.name)
 		self.assertEqual((day0["clicked"], day0["clicks"], day2["clicked"]), (1, 2, 0))
 		_columns, data, _message, chart = performance_report({"campaign_name": self.campaign.name})
-		self.assertEqual([(r.clicked, r.clicks) for r in data], [(1, 2)])
-		self.assertIn("Clicked", [dataset["name"] for dataset in chart["data"]["datasets"]])
+		self.assertEqual([(r.clicked, r.clicks) for r in data], [(1, 2), (0, 0)])  # day 2 sent nothing yet
+		self.assertIn("Click Rate", [dataset["name"] for dataset in chart["data"]["datasets"]])
 
 	def test_a_forged_or_tampered_redirect_is_refused_and_counts_nothing(self):
 		_email_campaign, row = self.send_first_email()

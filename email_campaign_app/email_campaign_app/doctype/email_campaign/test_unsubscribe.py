@@ -85,16 +85,19 @@ class TestUnsubscribe(IntegrationTestCase):
 		)
 		self.assertEqual(row.status, "Skipped")
 		self.assertEqual(frappe.db.get_value("Email Queue", row.email_queue, "status"), "Cancelled")
-		comments = frappe.get_all(
-			"Comment",
-			filters={
-				"reference_doctype": "Email Campaign",
-				"reference_name": self.email_campaign.name,
-				"comment_type": "Info",
-			},
-			pluck="content",
+		note = frappe.get_all(
+			"Email Campaign Note",
+			filters={"email_campaign": self.email_campaign.name, "event": "Unsubscribed"},
+			fields=["email", "user"],
 		)
-		self.assertTrue(any(self.lead.email_id in c and "unsubscribed" in c for c in comments))
+		self.assertEqual(note, [{"email": self.lead.email_id, "user": None}])
+		# the Guest who clicked neither "edited" the Email Campaign nor "left this conversation"
+		self.assertNotEqual(
+			frappe.db.get_value("Email Campaign", self.email_campaign.name, "modified_by"), "Guest"
+		)
+		self.assertFalse(
+			frappe.db.exists("Comment", {"reference_name": self.email_campaign.name, "comment_type": "Label"})
+		)
 
 		again = request("POST", form=params)  # the confirmation page's button
 		self.assertEqual(again.status_code, 200)

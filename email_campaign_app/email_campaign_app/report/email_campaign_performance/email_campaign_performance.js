@@ -21,5 +21,15 @@ frappe.query_reports["Email Campaign Performance"] = {
 			fieldtype: "Link",
 			options: "Campaign",
 		},
+		{
+			fieldname: "group_by",
+			label: __("Group By"),
+			fieldtype: "Select",
+			options: [
+				{ value: "Step", label: __("Step") },
+				{ value: "Campaign", label: __("Campaign") },
+			],
+			default: "Step",
+		},
 	],
 };
