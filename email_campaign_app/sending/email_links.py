@@ -2,6 +2,7 @@
 unsubscribe link (footer and RFC 8058 List-Unsubscribe headers), its tracking pixel, and its
 links rewritten for click tracking. The endpoints that receive them are in api/guest.py."""
 
+from email.utils import parseaddr
 from urllib.parse import urlencode
 
 import frappe
@@ -86,10 +87,20 @@ def is_valid_click(ledger_row, url, signature) -> bool:
 	return valid and link_rewriting.is_trackable(url)
 
 
-def unsubscribe_footer(link: str | None) -> str:
-	"""The footer with the recipient's link, or (for a test) a notice in its place."""
+def unsubscribe_footer(link: str | None, sender: str | None = None) -> str:
+	"""The footer with the recipient's link, or (for a test) a notice in its place, and who
+	sends: the sender's name, the organisation and its postal address (Email Campaign Settings)."""
+	settings = frappe.get_cached_doc("Email Campaign Settings")
 	return frappe.render_template(
-		"email_campaign_app/templates/emails/email_campaign_footer.html", {"unsubscribe_url": link}
+		"email_campaign_app/templates/emails/email_campaign_footer.html",
+		{
+			"unsubscribe_url": link,
+			"sender_name": parseaddr(sender or "")[0] or parseaddr(sender or "")[1],
+			"organisation": (settings.organisation_name or "").strip(),
+			"postal_address": ", ".join(
+				line.strip() for line in (settings.postal_address or "").splitlines() if line.strip()
+			),
+		},
 	)
 
 

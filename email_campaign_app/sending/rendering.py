@@ -173,6 +173,26 @@ def check_email_template_budget(doc, method=None):
 
 
 def validate_email_template(doc, method=None):
-	"""Hook (Email Template validate): a template a Campaign sends must stay renderable here."""
+	"""Hook (Email Template validate): a template a Campaign sends must stay renderable here;
+	any other is saved (another feature may use it) with a warning of what a campaign refuses,
+	where it is written rather than when a Campaign first uses it."""
 	if frappe.db.exists("Campaign Email Schedule", {"email_template": doc.name, "parenttype": "Campaign"}):
 		validate_template(doc.name, doc.subject, doc.response_)
+	elif problem := campaign_problem(doc.name, doc.subject, doc.response_):
+		frappe.msgprint(
+			_("Saved, but a campaign cannot send it yet: {0}").format(problem),
+			title=_("Not Ready for Campaigns"),
+			indicator="orange",
+		)
+
+
+def campaign_problem(email_template: str, *sources: str) -> str | None:
+	"""What validate_template would refuse, as text, without showing or raising it."""
+	muted, frappe.flags.mute_messages = frappe.flags.mute_messages, True
+	try:
+		validate_template(email_template, *sources)
+	except frappe.ValidationError as error:
+		return str(error)
+	finally:
+		frappe.flags.mute_messages = muted
+	return None

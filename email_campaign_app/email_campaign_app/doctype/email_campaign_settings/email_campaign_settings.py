@@ -23,9 +23,11 @@ class EmailCampaignSettings(Document):
 		)
 
 		health_days: DF.Int
+		organisation_name: DF.Data | None
 		health_min_sends: DF.Int
 		pause_complaint_rate: DF.Percent
 		pause_hard_bounce_rate: DF.Percent
+		postal_address: DF.SmallText | None
 		recipient_daily_cap: DF.Int
 		recipient_weekly_cap: DF.Int
 		sending_limits: DF.Table[EmailCampaignSendingLimit]
@@ -34,6 +36,7 @@ class EmailCampaignSettings(Document):
 	# end: auto-generated types
 
 	def validate(self):
+		self.validate_footer()
 		seen = set()
 		for row in self.sending_limits:
 			if row.email_account in seen:
@@ -46,6 +49,15 @@ class EmailCampaignSettings(Document):
 			fill_in_preset(row)
 			if not row.sending_stopped:
 				row.stopped_on = row.stopped_reason = None
+
+	def validate_footer(self):
+		"""The footer is part of every campaign email's template: no Jinja braces in it."""
+		for fieldname in ("organisation_name", "postal_address"):
+			if any(brace in (self.get(fieldname) or "") for brace in "{}"):
+				frappe.throw(
+					_("{0} cannot contain {{ or }}.").format(_(self.meta.get_label(fieldname))),
+					title=_("Invalid Footer"),
+				)
 
 	def on_update(self):
 		"""An account allowed to send again (or new limits): what waits is dispatched again today."""
