@@ -27,6 +27,7 @@ add_to_apps_screen = [
 before_install = "email_campaign_app.install.before_install"
 after_install = "email_campaign_app.install.after_install"
 before_uninstall = "email_campaign_app.install.before_uninstall"
+after_migrate = "email_campaign_app.install.make_signing_key"
 
 # Desk
 # ----

@@ -46,8 +46,36 @@ def retry_failed_emails(email_campaign: str):
 	permissions.check_is_manager()
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
 	count = ledger.retry_failed(email_campaign)
-	frappe.msgprint(_("{0} failed email(s) will be sent again on the next run.").format(count), alert=True)
+	frappe.msgprint(
+		_("1 failed email will be sent again on the next run.")
+		if count == 1
+		else _("{0} failed emails will be sent again on the next run.").format(count),
+		alert=True,
+	)
 	return count
+
+
+@frappe.whitelist(methods=["POST"])
+def decide_on_uncertain_emails(email_campaign: str, resend: bool | int | str):
+	"""The emails whose delivery stopped midway: send them again, or count them as sent."""
+	permissions.check_is_manager()
+	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
+	resend = frappe.utils.sbool(resend)
+	count = ledger.decide_on_uncertain(email_campaign, resend)
+	frappe.msgprint(uncertain_decided_message(count, resend), alert=True)
+	return count
+
+
+def uncertain_decided_message(count: int, resend: bool) -> str:
+	if not count:
+		return _("No email of this Email Campaign may have been sent: nothing was changed.")
+	if resend:
+		if count == 1:
+			return _("1 email that may have been sent will be sent again on the next run.")
+		return _("{0} emails that may have been sent will be sent again on the next run.").format(count)
+	if count == 1:
+		return _("1 email that may have been sent is now counted as sent.")
+	return _("{0} emails that may have been sent are now counted as sent.").format(count)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -58,6 +86,18 @@ def pause_email_campaign(email_campaign: str):
 	withdrawn = pausing.pause(doc)
 	frappe.msgprint(paused_message(withdrawn), indicator="orange", alert=True)
 	return {"status": doc.status, "withdrawn": withdrawn}
+
+
+def paused_message(withdrawn: int) -> str:
+	if not withdrawn:
+		return _("Email Campaign paused: nothing more is sent until it resumes.")
+	if withdrawn == 1:
+		return _(
+			"Email Campaign paused: 1 email waiting to leave was withdrawn; it is sent after the resume."
+		)
+	return _(
+		"Email Campaign paused: {0} emails waiting to leave were withdrawn; they are sent after the resume."
+	).format(withdrawn)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -90,18 +130,6 @@ def preview(email_campaign: str, member: str | None = None):
 	doc.check_permission("read")
 	previews.check_can_read_recipient(doc, member)
 	return previews.preview(email_campaign, member)
-
-
-def paused_message(withdrawn: int) -> str:
-	if not withdrawn:
-		return _("Email Campaign paused: nothing more is sent until it resumes.")
-	if withdrawn == 1:
-		return _(
-			"Email Campaign paused: 1 email waiting to leave was withdrawn; it is sent after the resume."
-		)
-	return _(
-		"Email Campaign paused: {0} emails waiting to leave were withdrawn; they are sent after the resume."
-	).format(withdrawn)
 
 
 @frappe.whitelist(methods=["POST"])

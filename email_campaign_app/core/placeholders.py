@@ -37,6 +37,12 @@ def restore(text: str, constructs: list[str]) -> str | None:
 		return None
 	if any(text.count(token(i)) != 1 for i in range(len(constructs))):
 		return None
+	return restore_found(text, constructs)
+
+
+def restore_found(text: str, constructs: list[str]) -> str:
+	"""Put back the constructs whose token `text` kept: a plain text drops the attributes of
+	the HTML it comes from (an image's address, a style), and the tokens in them."""
 	for i, construct in enumerate(constructs):
 		text = text.replace(token(i), construct)
 	return text

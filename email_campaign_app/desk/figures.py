@@ -15,7 +15,7 @@ from email_campaign_app.sending import pausing, releasing
 from email_campaign_app.sending.ledger import LEDGER
 
 STEP_FIGURES = (
-	"queued", "in_queue", "waiting", "sent", "failed", "retrying", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
+	"queued", "in_queue", "waiting", "sent", "failed", "retrying", "may_have_been_sent", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
 )  # fmt: skip
 # what a marketer reads: the share of the emails sent that were opened, clicked, answered…
 RATES = {
@@ -73,6 +73,7 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 				(Ledger.status == statuses.ERROR)
 				| ((Ledger.status == "Queued") & EmailQueue.status.isin(("Error", "Expired")))
 			).as_("retrying"),
+			count(Ledger.status == statuses.MAY_HAVE_BEEN_SENT).as_("may_have_been_sent"),
 			count(Ledger.bounce.isin(("Hard", "Soft"))).as_("bounced"),
 			count(Ledger.bounce == "Complaint").as_("complaints"),
 			count(Communication.read_by_recipient == 1).as_("opened"),

@@ -196,10 +196,14 @@ def find_stopped_deliveries(queued):
 
 def tell_uncertain(email_campaign: str, count: int):
 	frappe.log_error(
-		title=_("Email Campaign {0}: {1} email(s) may have been sent").format(email_campaign, count),
+		title=(
+			_("Email Campaign {0}: 1 email may have been sent").format(email_campaign)
+			if count == 1
+			else _("Email Campaign {0}: {1} emails may have been sent").format(email_campaign, count)
+		),
 		message=_(
 			"The process sending them stopped midway. They are not sent again by themselves: "
-			"a Sales Manager resends them or marks them sent, on the Email Campaign."
+			"a Sales Manager resends them or counts them as sent, on the Email Campaign."
 		),
 		reference_doctype="Email Campaign",
 		reference_name=email_campaign,

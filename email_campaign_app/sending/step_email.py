@@ -11,26 +11,34 @@ When inlining would move a Jinja construct (HTML that the parser reorders), the 
 per recipient instead: slower, never wrong.
 """
 
+import hashlib
+import logging
+import re
 from email.policy import SMTP
 from email.utils import make_msgid
 from typing import NamedTuple
 
 import frappe
 from frappe import _
+from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.email.email_body import get_email, get_formatted_html
-from frappe.utils.data import expand_relative_urls, to_markdown
+from frappe.utils import escape_html, get_url
+from frappe.utils.data import expand_relative_urls
 
+import email_campaign_app
 from email_campaign_app.core.placeholders import (
 	inlined_in_place,
 	protect,
 	quoted_printable,
 	restore,
+	restore_found,
 	without_leading_closing_tags,
 )
+from email_campaign_app.core.plain_text import html_to_text
 from email_campaign_app.sending import email_links, rendering, stored_copy
 
 BODY_START, BODY_END = "<!--email-campaign-body-->", "<!--end-of-email-campaign-body-->"
-HTML_SLOT, TEXT_SLOT = "ECHTMLSLOTX9", "ECTEXTSLOTX9"
+HTML_SLOT, TEXT_SLOT, TITLE_SLOT = "ECHTMLSLOTX9", "ECTEXTSLOTX9", "ECTITLESLOTX9"
 SUBJECT_SLOT, MESSAGE_ID_SLOT, UNSUBSCRIBE_SLOT = (
 	"ECSUBJECTSLOTX9",
 	"ecmessageidslotx9",
@@ -39,6 +47,28 @@ SUBJECT_SLOT, MESSAGE_ID_SLOT, UNSUBSCRIBE_SLOT = (
 # Frappe's EMail checks its recipients' addresses, then writes To as a placeholder that the
 # Email Queue fills per recipient when it sends.
 PLACEHOLDER_RECIPIENT = "recipient@example.com"
+
+
+class EightDigitColours(logging.Filter):
+	"""The CSS inliner's parser (cssutils) predates 8-digit hex colours (`#0000001a`), which
+	Frappe's own email stylesheet uses: it logs three ERROR lines per email build, and keeps
+	the declaration as it is. Those lines only are dropped; any other CSS error is logged."""
+
+	COLOUR = re.compile(r"#[0-9a-fA-F]{8}\b")
+
+	def filter(self, record: logging.LogRecord) -> bool:
+		return not self.COLOUR.search(record.getMessage())
+
+
+def quiet_known_css_noise():
+	logger = logging.getLogger("CSSUTILS")
+	if not any(isinstance(f, EightDigitColours) for f in logger.filters):
+		logger.addFilter(EightDigitColours())
+
+
+def title_on_its_own_line(html: str) -> str:
+	"""Quoted-printable never folds a slot that has a line of its own."""
+	return html.replace(TITLE_SLOT, f"\n{TITLE_SLOT}\n")
 
 
 class Email(NamedTuple):
@@ -53,7 +83,7 @@ class Email(NamedTuple):
 class StepMessage:
 	"""A step's email for one sender, built once; `for_recipient` personalises it.
 
-	What is built is kept in the site's cache for an hour (an edited template has a new key):
+	What is built is kept in the site's cache for an hour (an edit to what it is made of is a new key):
 	each batch runs in a fresh work horse of its own, and CSS inlining is most of the cost."""
 
 	def __init__(self, email_template: str, sender: str):
@@ -61,8 +91,10 @@ class StepMessage:
 		rendering.validate_template(email_template, template.subject, template.response_)
 		self.email_template, self.sender = email_template, sender
 		self.subject = template.subject
-		self.source = (template.response_ or "") + email_links.unsubscribe_footer("{{ unsubscribe_url }}")
-		key = f"email_campaign_app:step_message:{email_template}:{template.modified}:{sender}:{frappe.local.lang}"
+		self.source = (template.response_ or "") + email_links.unsubscribe_footer(
+			"{{ unsubscribe_url }}", sender
+		)
+		key = self.cache_key(template.modified)
 		built = frappe.cache.get_value(key, expires=True) or self.build()
 		frappe.cache.set_value(key, built, expires_in_sec=3600)
 		self.built_once = built["skeleton"] is not None
@@ -71,19 +103,49 @@ class StepMessage:
 			self.text, _forbidden = rendering.compile_template(built["text"])
 			self.skeleton = built["skeleton"]
 
+	def cache_key(self, template_modified) -> str:
+		"""A key made of everything the built email is made of, so that an edit to any of them
+		reaches the next email: the template, the sender and its Email Account (its footer),
+		the site's email footer settings and address, the app's footer settings, the language,
+		the app's version (its footer template)."""
+		account = EmailAccount.find_outgoing(match_by_email=self.sender)
+		made_of = (
+			self.email_template,
+			str(template_modified),
+			self.sender,
+			frappe.local.lang,
+			get_url(),
+			account and account.name,
+			account and str(account.modified),
+			frappe.db.get_default("email_footer_address"),
+			frappe.db.get_default("disable_standard_email_footer"),
+			str(frappe.get_cached_doc("Email Campaign Settings").modified),
+			email_campaign_app.__version__,
+		)
+		return "email_campaign_app:step_message:" + hashlib.sha256(repr(made_of).encode()).hexdigest()
+
 	def build(self) -> dict:
 		"""The template and the wrapper, CSS-inlined together; no skeleton when that moved Jinja."""
 		protected, constructs = protect(self.source)
-		html = get_formatted_html(
-			self.email_template, f"{BODY_START}{protected}{BODY_END}", sender=self.sender
-		)
+		quiet_known_css_noise()
+		html = get_formatted_html(TITLE_SLOT, f"{BODY_START}{protected}{BODY_END}", sender=self.sender)
 		prefix, start, rest = html.partition(BODY_START)
 		inlined, end, suffix = rest.partition(BODY_END)
 		in_place = inlined_in_place(protected, inlined) if start and end else None
 		body = restore(in_place, constructs) if in_place is not None else None
-		text = restore(to_markdown(prefix + inlined + suffix), constructs) if body else None
+		text = self.plain_text(prefix + inlined + suffix, constructs) if body else None
 		skeleton = self.build_skeleton(prefix, suffix) if text is not None else None
 		return {"body": body, "text": text, "skeleton": skeleton}
+
+	def plain_text(self, html: str, constructs: list[str]) -> str | None:
+		"""The text/plain part's template; None when dropping the HTML's attributes split a
+		Jinja block (the email is then built per recipient)."""
+		text = restore_found(html_to_text(html), constructs)
+		try:
+			rendering.compile_template(text)
+		except Exception:
+			return None
+		return text
 
 	def build_skeleton(self, prefix: str, suffix: str) -> str:
 		"""The MIME message through Frappe's EMail, with a slot for every personal part."""
@@ -91,15 +153,15 @@ class StepMessage:
 			recipients=[PLACEHOLDER_RECIPIENT],
 			sender=self.sender,
 			subject=SUBJECT_SLOT,
-			formatted=f"{prefix}\n{HTML_SLOT}\n{suffix}",
-			text_content=f"\n{TEXT_SLOT}\n",
+			formatted=f"{title_on_its_own_line(prefix)}\n{HTML_SLOT}\n{suffix}",
+			text_content=f"{TEXT_SLOT}\n",
 		)
 		mail.set_message_id(f"{MESSAGE_ID_SLOT}@{frappe.local.site}")
 		email_links.set_list_unsubscribe_headers(mail, UNSUBSCRIBE_SLOT)
 		skeleton = mail.as_string()
 		if any(
 			skeleton.count(slot) != 1
-			for slot in (SUBJECT_SLOT, HTML_SLOT, TEXT_SLOT, MESSAGE_ID_SLOT, UNSUBSCRIBE_SLOT)
+			for slot in (SUBJECT_SLOT, TITLE_SLOT, HTML_SLOT, TEXT_SLOT, MESSAGE_ID_SLOT, UNSUBSCRIBE_SLOT)
 		):
 			frappe.throw(
 				_("The email of Email Template {0} could not be prepared.").format(self.email_template)
@@ -126,6 +188,7 @@ class StepMessage:
 		text = self.render(self.text, doc=doc, unsubscribe_url=unsubscribe_url)
 		message = (
 			self.skeleton.replace(f"Subject: {SUBJECT_SLOT}\r\n", SMTP.fold("Subject", subject))
+			.replace(TITLE_SLOT, quoted_printable(escape_html(subject)))
 			.replace(HTML_SLOT, quoted_printable(track_links(html) + tracking_pixel))
 			.replace(TEXT_SLOT, quoted_printable(text))
 			.replace(f"{MESSAGE_ID_SLOT}@{frappe.local.site}", message_id)
@@ -157,6 +220,7 @@ class StepMessage:
 			sender=self.sender,
 			subject=subject,
 			msg=track_links(body) + tracking_pixel,
+			text_content=html_to_text(body),
 		)
 		mail.set_message_id(message_id)
 		email_links.set_list_unsubscribe_headers(mail, unsubscribe_url)
