@@ -31,7 +31,12 @@ before(async () => {
 after(async () => browser && browser.close());
 
 async function shot(name) {
-	if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+	await shot_of(page, name);
+}
+
+// The README's and the user guide's screenshots (docs/screenshots), when SCREENSHOTS names a folder
+async function shot_of(on_page, name) {
+	if (SCREENSHOTS) await on_page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
 }
 
 async function save() {
@@ -82,6 +87,8 @@ test("a user builds a campaign and an email campaign from the Desk", async () =>
 		logo,
 		"the Desk shows the app's logo"
 	);
+	await page.locator(".widget.shortcut-widget-box").first().waitFor();
+	await shot("workspace");
 	const served = await page.request.get(`${BASE_URL}${logo}`);
 	assert.equal(served.status(), 200);
 	assert.match(served.headers()["content-type"], /svg/);
@@ -125,6 +132,7 @@ test("a user builds a campaign and an email campaign from the Desk", async () =>
 	}
 	await save();
 	const campaign = await page.evaluate(() => cur_frm.doc);
+	await shot("campaign_form");
 	assert.deepEqual(
 		campaign.campaign_schedules.map((r) => r.send_after_days),
 		[0, 3],
@@ -251,13 +259,15 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 			0,
 			"a Sales User cannot choose another sender"
 		);
-		await dialog.locator(".btn-primary", { hasText: "Add 4 record(s)" }).click();
+		await dialog.locator(".btn-primary", { hasText: "Add 4 records" }).click();
 
 		const summary = user_page.locator(".msgprint .email-campaign-enrolment-summary");
 		await summary.waitFor();
 		const text = await summary.innerText();
-		assert.match(text, /3 Email Campaign\(s\) created/);
-		assert.match(text, new RegExp(`Skipped, no email address: ${without_email.name}`));
+		assert.match(text, /3 Email Campaigns created/);
+		assert.match(text, /Skipped, no email address: Lead3\b/, "the Lead by its name");
+		assert.ok(!text.includes(without_email.name), "not by its ID");
+		assert.match(text, /The first email leaves on /);
 		if (SCREENSHOTS) {
 			await user_page.waitForTimeout(500); // the dialog's fade-in
 			await user_page.screenshot({ path: `${SCREENSHOTS}/bulk_enrolment.png` });
@@ -306,6 +316,200 @@ test("a Sales User adds Leads to an Email Campaign from the Lead list", async ()
 		);
 	} finally {
 		await context.close();
+	}
+});
+
+// A Sales User of their own, in a browser of their own, in their language and time zone.
+async function sales_user_page({ language, time_zone, first_name }) {
+	const user = {
+		email: `${first_name.toLowerCase()}.${suffix}@example.com`,
+		password: `Sales-${suffix}-Pw!2026`,
+	};
+	await call("frappe.client.insert", {
+		doc: {
+			doctype: "User",
+			email: user.email,
+			first_name,
+			language,
+			time_zone,
+			new_password: user.password,
+			send_welcome_email: 0,
+			roles: [{ role: "Sales User" }],
+		},
+	});
+	const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+	const user_page = await context.newPage();
+	user_page.setDefaultTimeout(20000);
+	await user_page.goto(`${BASE_URL}/login`);
+	await user_page.fill("#login_email", user.email);
+	await user_page.fill("#login_password", user.password);
+	await user_page.click(".btn-login");
+	await user_page.waitForURL(/\/(app|desk)/);
+	return { user, context, user_page };
+}
+
+// "07-12-2026 14:30:12" (whatever the site's date format): the date and time a text shows
+const DATETIME = /\d[\d./-]+\d \d{1,2}:\d{2}(:\d{2})?/;
+
+test("a Sales User reads people by name, and notes at their time, in English and in French", async () => {
+	const templates = [0, 2, 5].map((day) => `Day ${day} ${suffix}`);
+	for (const name of templates) {
+		await call("frappe.client.insert", {
+			doc: {
+				doctype: "Email Template",
+				name,
+				subject: "Hello {{ doc.first_name }}",
+				response: "<p>Hello {{ doc.first_name }}</p>",
+			},
+		});
+	}
+	const campaign = await call("frappe.client.insert", {
+		doc: {
+			doctype: "Campaign",
+			campaign_name: `Spring ${suffix}`,
+			campaign_schedules: templates.map((email_template, i) => ({
+				email_template,
+				send_after_days: [0, 2, 5][i],
+			})),
+		},
+	});
+	const people = [];
+	for (const [first_name, last_name] of [
+		["Alice", "Martin"],
+		["Denis", "Roy"],
+	]) {
+		people.push(
+			await call("frappe.client.insert", {
+				doc: {
+					doctype: "Lead",
+					first_name,
+					last_name: `${last_name} ${suffix}`,
+					email_id: `${first_name.toLowerCase()}.${suffix}@example.com`,
+				},
+			})
+		);
+	}
+
+	// in English, six hours and a half from the site's time zone (Europe/Paris)
+	const english = await sales_user_page({
+		language: "en",
+		time_zone: "Asia/Kolkata",
+		first_name: "Emma",
+	});
+	const page_en = english.user_page;
+	try {
+		const today = await page_en.evaluate(() => frappe.datetime.get_today());
+		const created = [];
+		for (const lead of people) {
+			created.push(
+				await page_en.evaluate(
+					(doc) => frappe.call("frappe.client.insert", { doc }).then((r) => r.message),
+					{
+						doctype: "Email Campaign",
+						campaign_name: campaign.name,
+						email_campaign_for: "Lead",
+						recipient: lead.name,
+						start_date: today,
+						send_at: "23:30",
+					}
+				)
+			);
+		}
+
+		// the list: each row titled by the person's name, no Lead ID in sight
+		await page_en.goto(
+			`${BASE_URL}/app/email-campaign?campaign_name=${encodeURIComponent(campaign.name)}`
+		);
+		await page_en.waitForFunction(
+			() => document.querySelectorAll(".list-row-container").length === 2
+		);
+		const list = await page_en.locator(".result").innerText();
+		for (const lead of people) {
+			assert.ok(list.includes(`${lead.first_name} ${lead.last_name}`), `${lead.lead_name} by name`);
+			assert.ok(!list.includes(lead.name), `not ${lead.name}`);
+		}
+		await shot_of(page_en, "email_campaign_list");
+
+		// the form: titled Alice Martin; its schedule shows the sequence day 0, 2, 5
+		const alice = created[0];
+		await page_en.goto(`${BASE_URL}/app/email-campaign/${alice.name}`);
+		await page_en.waitForSelector(".email-campaign-schedule tbody tr");
+		assert.equal(
+			(await page_en.locator(".title-area .title-text").first().innerText()).trim(),
+			`Alice Martin ${suffix}`
+		);
+
+		// Pause: the timeline's note and the Resume dialog show the same time, the reader's
+		await page_en.click(".page-actions button:has-text('Pause')");
+		await page_en.locator(".modal:visible .btn-primary").click();
+		const note = page_en.locator(".timeline-item .email-campaign-note").first();
+		await note.waitFor();
+		const note_text = await note.innerText();
+		assert.match(note_text, /Emma paused this Email Campaign on /);
+		assert.ok(!/\b0 emails?\b/.test(note_text), "nothing withdrawn is not said");
+		const paused_on = await page_en.evaluate(() =>
+			frappe.datetime.str_to_user(cur_frm.doc.paused_on)
+		);
+		await page_en.click(".page-actions button:has-text('Resume')");
+		const since = await page_en.locator(".modal:visible .help-box").first().innerText();
+		assert.equal(since.match(DATETIME)[0], note_text.match(DATETIME)[0], "the dialog and the note agree");
+		assert.equal(paused_on.match(DATETIME)[0], note_text.match(DATETIME)[0], "so does Paused On");
+		await page_en.locator(".modal:visible .btn-primary").click();
+		await page_en
+			.locator(".timeline-item .email-campaign-note", { hasText: "resumed this Email Campaign" })
+			.first()
+			.waitFor();
+		await shot_of(page_en, "email_campaign_form"); // the schedule, and the notes on the timeline
+
+		// the report: per step, the rates a marketer reads
+		await page_en.goto(
+			`${BASE_URL}/app/query-report/Email Campaign Performance?campaign_name=${encodeURIComponent(
+				campaign.name
+			)}`
+		);
+		await page_en.locator(".dt-cell__content", { hasText: "Open Rate" }).first().waitFor();
+		for (const rate of ["Click Rate", "Reply Rate", "Unsubscribe Rate"]) {
+			assert.equal(
+				await page_en.locator(".dt-cell__content", { hasText: rate }).count() > 0,
+				true,
+				rate
+			);
+		}
+		// a step that sent nothing yet is shown
+		await page_en.locator(".dt-row .dt-cell__content", { hasText: `Day 5 ${suffix}` }).first().waitFor();
+		await shot_of(page_en, "performance_report");
+	} finally {
+		await english.context.close();
+	}
+
+	// in French, in New York: the same notes, told in French
+	const french = await sales_user_page({
+		language: "fr",
+		time_zone: "America/New_York",
+		first_name: "Louise",
+	});
+	try {
+		const page_fr = french.user_page;
+		const alice = await page_fr.evaluate(
+			(filters) =>
+				frappe.db.get_list("Email Campaign", { filters, fields: ["name"] }).then((r) => r[0]),
+			{ campaign_name: campaign.name, recipient: people[0].name }
+		);
+		await page_fr.goto(`${BASE_URL}/app/email-campaign/${alice.name}`);
+		const notes = page_fr.locator(".timeline-item .email-campaign-note");
+		await notes.first().waitFor();
+		const told = (await notes.allInnerTexts()).join("\n");
+		assert.match(told, /Emma a mis cette campagne e-mail en pause le /);
+		assert.match(told, /Emma a repris cette campagne e-mail le /);
+		assert.ok(!/paused|resumed/.test(told), `no English in a French timeline: ${told}`);
+		await page_fr.goto(
+			`${BASE_URL}/app/query-report/Email Campaign Performance?campaign_name=${encodeURIComponent(
+				campaign.name
+			)}`
+		);
+		await page_fr.locator(".dt-cell__content", { hasText: "Taux d'ouverture" }).first().waitFor();
+	} finally {
+		await french.context.close();
 	}
 });
 
