@@ -276,7 +276,7 @@ def test_form_scripts_use_fields_that_exist():
 			handlers_block = source.split("frappe.ui.form.on(")[1].split("\n});")[0]
 		else:
 			handlers_block = ""
-		used = set(re.findall(r"frm\.doc\.(\w+)", source))
+		used = set(re.findall(r"frm\.doc\.(?!__)(\w+)", source))  # __onload: Frappe's, not a field
 		used |= set(
 			re.findall(
 				r"frm\.(?:set_value|set_query|toggle_display|toggle_reqd|get_field)\(\s*\"(\w+)\"", source

@@ -7,7 +7,7 @@ from frappe.utils import now_datetime
 from email_campaign_app import permissions
 from email_campaign_app.desk import figures
 from email_campaign_app.desk import preview as previews
-from email_campaign_app.sending import ledger, pausing, planning, releasing
+from email_campaign_app.sending import email_links, ledger, pausing, planning, releasing
 
 
 @frappe.whitelist(methods=["POST"])
@@ -16,6 +16,8 @@ def send_due_emails_now(email_campaign: str):
 	sending limits and caps: what they hold waits)."""
 	permissions.check_is_manager()
 	frappe.get_doc("Email Campaign", email_campaign).check_permission("write")
+	if problem := email_links.public_address_problem():
+		frappe.throw(problem, title=_("Campaign Emails Cannot Be Sent"))
 	due = planning.queue_due_emails([email_campaign])
 	waiting = sum(sum(held.values()) for held in due.waiting.values())
 	if due.sends:

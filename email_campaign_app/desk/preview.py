@@ -7,7 +7,7 @@ from frappe.utils import getdate
 
 from email_campaign_app import permissions
 from email_campaign_app.core import schedule
-from email_campaign_app.sending import composing
+from email_campaign_app.sending import composing, senders
 from email_campaign_app.sending.context import BatchContext, find_people_by_email
 
 
@@ -59,10 +59,13 @@ def send_test_email(email_campaign: str, email_template: str, member: str | None
 	to = frappe.db.get_value("User", frappe.session.user, "email")
 	if not to:
 		frappe.throw(_("Your user has no email address to send the test to."))
+	sender = frappe.db.get_value("Email Campaign", email_campaign, "sender")
+	senders.check_sender(sender)
 	for step in preview(email_campaign, member):
 		if step["email_template"] == email_template:
 			email_queue = frappe.sendmail(
 				recipients=[to],
+				sender=senders.from_address(sender),  # what recipients see: From and Reply-To
 				subject=_("[Test] {0}").format(step["subject"]),
 				message=step["body"],
 				add_unsubscribe_link=0,

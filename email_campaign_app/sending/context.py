@@ -4,8 +4,6 @@ step's email and the outgoing Email Accounts."""
 
 import frappe
 from frappe import _
-from frappe.email.doctype.email_account.email_account import EmailAccount
-from frappe.utils import get_formatted_email
 
 from email_campaign_app.core import schedule
 from email_campaign_app.sending import senders, step_email, suppression
@@ -109,7 +107,7 @@ class BatchContext:
 
 	def outgoing_account(self, sender: str) -> frappe._dict:
 		if sender not in self.email_accounts:
-			account = EmailAccount.find_outgoing(match_by_email=sender, _raise_error=True)
+			account = senders.outgoing_account(sender, raise_error=True)
 			self.email_accounts[sender] = frappe._dict(
 				name=account.name if account.is_exists_in_db() else None,
 				track_email_status=account.track_email_status,
@@ -119,7 +117,7 @@ class BatchContext:
 	def sender_of(self, user: str) -> str:
 		if user not in self.senders:
 			senders.check_sender(user)
-			self.senders[user] = get_formatted_email(user, mail=frappe.db.get_value("User", user, "email"))
+			self.senders[user] = senders.from_address(user)
 		return self.senders[user]
 
 

@@ -6,11 +6,12 @@ from email.utils import parseaddr
 from urllib.parse import urlencode
 
 import frappe
+from frappe import _
 from frappe.utils import get_url
 from frappe.utils.password import get_encryption_key
 from frappe.utils.synchronization import filelock
 
-from email_campaign_app.core import email_headers, link_rewriting, schedule, signing
+from email_campaign_app.core import email_headers, link_rewriting, public_address, schedule, signing
 
 UNSUBSCRIBE_METHOD = "/api/method/email_campaign_app.api.unsubscribe"
 OPENED_METHOD = "/api/method/email_campaign_app.api.email_opened"
@@ -35,6 +36,41 @@ def adopt_or_make_key():
 			frappe.local.conf.encryption_key = on_disk
 		else:
 			get_encryption_key()
+
+
+def public_address_problem() -> str | None:
+	"""Why this site sends no campaign email now: its links would lead nowhere. A development or
+	test bench (developer mode, or `email_campaign_local_links` in its site config) may link to
+	itself."""
+	conf = frappe.local.conf
+	host_name = conf.get("host_name") or conf.get("hostname")
+	local_allowed = bool(conf.get("developer_mode") or conf.get("email_campaign_local_links"))
+	problem = public_address.problem(host_name, local_allowed)
+	how = _(
+		"A System Manager sets it with: bench --site {0} set-config host_name https://your-domain"
+	).format(frappe.local.site)
+	if problem == public_address.UNSET:
+		why = _(
+			"No campaign email is sent: the site's public address (host_name) is not set, so the "
+			"unsubscribe, open and click links of its emails would lead nowhere."
+		)
+		return f"{why} {how}"
+	if problem == public_address.LOCAL:
+		why = _(
+			"No campaign email is sent: the site's public address {0} is on this machine, so the "
+			"unsubscribe, open and click links of its emails would lead nowhere for recipients."
+		).format(host_name)
+		return f"{why} {how}"
+	return None
+
+
+def log_public_address_problem(problem: str):
+	"""In the Error Log once a day (the dispatcher looks every minute)."""
+	key = f"email_campaign_app:public_address_problem:{frappe.utils.today()}"
+	if frappe.cache.get_value(key):
+		return
+	frappe.cache.set_value(key, 1, expires_in_sec=24 * 3600)
+	frappe.log_error(title=_("Campaign emails are not sent: the site's public address"), message=problem)
 
 
 def unsubscribe_url(email_campaign: str, email: str) -> str:

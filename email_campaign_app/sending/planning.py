@@ -14,7 +14,7 @@ from frappe.utils import getdate, now_datetime
 from email_campaign_app import utils
 from email_campaign_app.core import schedule, statuses
 from email_campaign_app.core.sending_days import EVERY_DAY
-from email_campaign_app.sending import releasing
+from email_campaign_app.sending import email_links, releasing
 from email_campaign_app.sending.calendars import get_calendars
 from email_campaign_app.sending.ledger import LEDGER
 
@@ -23,6 +23,9 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 	"""Release every email due now: those whose day has come and whose Send At has passed
 	(`email_campaigns`: those Email Campaigns' emails due today, whatever their Send At)."""
 	now = now or now_datetime()
+	if problem := email_links.public_address_problem():
+		email_links.log_public_address_problem(problem)
+		return releasing.Release([], {}, set(), set(), {}, {})  # nothing leaves: its links would lead nowhere
 	unreachable: dict[str, str] = {}
 	due = plan_due_emails(email_campaigns, unreachable, now)
 	mark_finished(due.finished)

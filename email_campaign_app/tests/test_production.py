@@ -17,6 +17,8 @@ import frappe
 from frappe.installer import update_site_config
 
 from email_campaign_app import tasks
+from email_campaign_app.api import email_campaign as email_campaign_api
+from email_campaign_app.desk import preview as previews
 from email_campaign_app.sending import email_links as links
 from email_campaign_app.sending.step_email import StepMessage
 from email_campaign_app.tests.helpers import (
@@ -30,6 +32,7 @@ from email_campaign_app.tests.helpers import (
 	make_template,
 	run_worker,
 )
+from email_campaign_app.tests.http import ensure_user
 from email_campaign_app.tests.smtp_sink import SMTPSink, header_lines
 
 LEDGER = "Email Campaign Send Log"
@@ -138,6 +141,63 @@ def config_as_a_web_process_reads_it() -> dict:
 		return frappe.get_site_config(cached=True)
 	except TypeError:
 		return frappe.get_site_config()
+
+
+def from_and_reply_to(email_queue: str) -> tuple[str, str]:
+	message = email.message_from_string(frappe.db.get_value("Email Queue", email_queue, "message"))
+	return message["From"], message["Reply-To"]
+
+
+class TestTheTestEmail(IntegrationTestCase):
+	def test_a_test_email_comes_from_the_address_the_recipients_see(self):
+		ensure_outgoing_email_account()
+		sender = ensure_user("ec-prod-sender@example.com", ("Sales User",))
+		lead = make_lead()
+		campaign = make_campaign()
+		email_campaign = make_email_campaign(campaign.name, lead.name, sender=sender)
+		tasks.daily()
+		real = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "email_queue")
+
+		template = campaign.campaign_schedules[0].email_template
+		_to, test = previews.send_test_email(email_campaign.name, template)
+		test = getattr(test, "name", test)
+
+		self.assertEqual(from_and_reply_to(test), from_and_reply_to(real))
+		self.assertIn("<ec-prod-sender@example.com>", from_and_reply_to(test)[0])  # not the account's
+
+
+class TestThePublicAddress(IntegrationTestCase):
+	def setUp(self):
+		conf = frappe.local.conf
+		self.addCleanup(setattr, frappe.local, "conf", conf)
+		frappe.local.conf = frappe._dict(conf)
+		for key in ("host_name", "hostname", "developer_mode", "email_campaign_local_links"):
+			frappe.local.conf.pop(key, None)
+		frappe.cache.delete_value(f"email_campaign_app:public_address_problem:{frappe.utils.today()}")
+
+	def test_without_a_public_address_no_campaign_email_leaves_and_the_admin_is_told(self):
+		lead = make_lead()
+		email_campaign = make_email_campaign(make_campaign().name, lead.name)
+		for host_name in (None, "http://localhost:8000"):
+			frappe.local.conf.host_name = host_name
+			tasks.daily()
+			self.assertFalse(frappe.db.exists(LEDGER, {"email_campaign": email_campaign.name}))
+		self.assertTrue(
+			frappe.db.exists(
+				"Error Log", {"method": "Campaign emails are not sent: the site's public address"}
+			)
+		)
+		email_campaign.run_method("onload")
+		self.assertIn("host_name", email_campaign.get_onload().public_address_problem)
+		with self.assertRaisesRegex(frappe.ValidationError, "public address"):
+			email_campaign_api.send_due_emails_now(email_campaign.name)
+
+		frappe.local.conf.host_name = "https://crm.example.com"
+		tasks.daily()
+		self.assertTrue(frappe.db.exists(LEDGER, {"email_campaign": email_campaign.name}))
+		self.assertTrue(
+			links.unsubscribe_url(email_campaign.name, lead.email_id).startswith("https://crm.example.com")
+		)
 
 
 class TestTheWorkerLog(IntegrationTestCase):

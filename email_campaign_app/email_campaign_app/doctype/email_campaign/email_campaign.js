@@ -21,6 +21,8 @@ frappe.ui.form.on("Email Campaign", {
 			frm.get_field("schedule_html").$wrapper.empty();
 			return;
 		}
+		const address_problem = (frm.doc.__onload || {}).public_address_problem;
+		if (address_problem) frm.set_intro(frappe.utils.escape_html(address_problem), "red");
 		frm.add_custom_button(__("Preview"), () => email_campaign.preview(frm));
 		frm.add_custom_button(__("Send test email"), () => email_campaign.send_test(frm));
 		const running = frm.doc.status === "In Progress";

@@ -9,7 +9,7 @@ from frappe.utils import escape_html, getdate, today
 from email_campaign_app import permissions
 from email_campaign_app.core import schedule, statuses
 from email_campaign_app.core.sending_days import Calendar
-from email_campaign_app.sending import senders, suppression
+from email_campaign_app.sending import email_links, senders, suppression
 from email_campaign_app.sending.recipients import recipient_title
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
@@ -92,6 +92,10 @@ class EmailCampaign(Document):
 		start_date: DF.Date
 		status: DF.Literal["", "Scheduled", "In Progress", "Completed", "Unsubscribed", "Paused", "Replied"]
 	# end: auto-generated types
+
+	def onload(self):
+		"""What stops every campaign email of the site, shown on the form."""
+		self.set_onload("public_address_problem", email_links.public_address_problem())
 
 	def validate(self):
 		if not all(self.get(fieldname) for fieldname in REQUIRED):
