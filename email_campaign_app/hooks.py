@@ -82,6 +82,10 @@ doc_events = {
 			"email_campaign_app.sending.recipients.update_recipient_names",
 		],
 	},
+	# the person's data is erased: the app finishes what Frappe redacted (sending/privacy.py)
+	"Personal Data Deletion Request": {
+		"on_change": "email_campaign_app.sending.privacy.on_deletion_request_change",
+	},
 	"Contact": {
 		"before_save": "email_campaign_app.enrolment.rules.remember_rules_matched",
 		"on_update": [
@@ -90,6 +94,18 @@ doc_events = {
 		],
 	},
 }
+
+# Personal data: what Frappe's Personal Data Download and Deletion Requests include (privacy.py)
+user_data_fields = [
+	{
+		"doctype": "Lead",
+		"filter_by": "email_id",
+		"redact_fields": ["first_name", "last_name", "lead_name", "company_name"],
+	},
+	{"doctype": "Email Campaign Send Log", "filter_by": "recipient_email", "partial": True},
+	{"doctype": "Email Campaign Note", "filter_by": "email", "partial": True},
+	{"doctype": "Email Campaign Suppression", "filter_by": "email", "partial": True},
+]
 
 # Scheduled Tasks
 # ---------------

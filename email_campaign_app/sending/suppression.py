@@ -9,6 +9,8 @@ enrolment rules) refuses a suppressed Lead or Contact; sending skips a suppresse
 mail (password resets, notifications) never reads this list.
 """
 
+import hashlib
+
 import frappe
 from frappe import _
 from frappe.utils import format_datetime
@@ -16,13 +18,15 @@ from frappe.utils import format_datetime
 from email_campaign_app.sending import ledger
 
 SUPPRESSION = "Email Campaign Suppression"
-UNSUBSCRIBED, HARD_BOUNCE, SOFT_BOUNCES, COMPLAINT, BY_HAND = (
+UNSUBSCRIBED, HARD_BOUNCE, SOFT_BOUNCES, COMPLAINT, BY_HAND, ERASED = (
 	"Unsubscribed",
 	"Hard Bounce",
 	"Soft Bounces",
 	"Complaint",
 	"Added by Hand",
+	"Personal Data Erased",
 )
+ERASED_DOMAIN = "erased.invalid"  # never routable (RFC 2606)
 # the person asked for it: their Lead and Contact say so too
 UNSUBSCRIBES = (UNSUBSCRIBED, COMPLAINT)
 
@@ -34,6 +38,19 @@ def entry_name(email: str, campaign: str | None = None) -> str:
 
 def normalized(email: str) -> str:
 	return (email or "").strip().lower()
+
+
+def erased_address(email: str) -> str:
+	"""What the list keeps of an erased person's address (privacy.py): a hash, shaped as an
+	address, that blocks the address without naming it."""
+	digest = hashlib.sha256(normalized(email).encode()).hexdigest()[:40]
+	return f"{digest}@{ERASED_DOMAIN}"
+
+
+def entry_names(email: str, campaign: str | None = None) -> list[str]:
+	"""The entries that would block `email` (for `campaign`): its own, and its erased hash."""
+	own = [entry_name(email, campaign)] if campaign else []
+	return [*own, entry_name(email), entry_name(erased_address(email))]
 
 
 def suppress(
@@ -85,10 +102,9 @@ def cancel_waiting_emails(email: str, campaign: str | None, reason: str):
 
 def reason_for(email: str, campaign: str | None) -> frappe._dict | None:
 	"""The entry that keeps `campaign` (or every campaign) from writing to `email`, if any."""
-	names = [entry_name(email)] + ([entry_name(email, campaign)] if campaign else [])
 	rows = frappe.get_all(
 		SUPPRESSION,
-		filters={"name": ("in", names)},
+		filters={"name": ("in", entry_names(email, campaign))},
 		fields=["name", "email", "campaign", "reason", "suppressed_on"],
 		order_by="campaign asc",
 	)
@@ -98,7 +114,7 @@ def reason_for(email: str, campaign: str | None) -> frappe._dict | None:
 def blocked(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
 	"""For (address, Campaign) pairs, those the list blocks, with the reason a ledger row says
 	(one query for a whole batch)."""
-	names = {entry_name(email) for email, _campaign in pairs} | {entry_name(e, c) for e, c in pairs}
+	names = {name for email, campaign in pairs for name in entry_names(email, campaign)}
 	if not names:
 		return {}
 	entries = {
@@ -109,7 +125,7 @@ def blocked(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
 	}
 	found = {}
 	for email, campaign in pairs:
-		entry = entries.get(entry_name(email, campaign)) or entries.get(entry_name(email))
+		entry = next((entries[name] for name in entry_names(email, campaign) if name in entries), None)
 		if entry:
 			found[(normalized(email), campaign)] = skip_reason(entry)
 	return found

@@ -23,7 +23,14 @@ class EmailCampaignSuppression(Document):
 		email: DF.Data
 		email_campaign: DF.Link | None
 		evidence: DF.SmallText | None
-		reason: DF.Literal["Unsubscribed", "Hard Bounce", "Soft Bounces", "Complaint", "Added by Hand"]
+		reason: DF.Literal[
+			"Unsubscribed",
+			"Hard Bounce",
+			"Soft Bounces",
+			"Complaint",
+			"Added by Hand",
+			"Personal Data Erased",
+		]
 		suppressed_on: DF.Datetime | None
 	# end: auto-generated types
 
