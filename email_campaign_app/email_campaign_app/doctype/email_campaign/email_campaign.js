@@ -188,6 +188,46 @@ const email_campaign = {
 		);
 	},
 
+	uncertain_count(steps) {
+		return steps.reduce((total, s) => total + (s.may_have_been_sent || 0), 0);
+	},
+
+	// emails whose delivery stopped midway (the worker died): a manager decides
+	uncertain_notice(steps) {
+		const count = email_campaign.uncertain_count(steps);
+		if (!count) return "";
+		const what =
+			count === 1
+				? __("1 email may have been sent: its delivery stopped midway.")
+				: __("{0} emails may have been sent: their delivery stopped midway.", [count]);
+		return `<div class="email-campaign-uncertain text-warning small">${what} ${__(
+			"They are not sent again unless a Sales Manager chooses to."
+		)}</div>`;
+	},
+
+	add_uncertain_buttons(frm, steps) {
+		if (!email_campaign.uncertain_count(steps) || !can_retry()) return;
+		const decide = (resend, question) =>
+			frappe.confirm(question, () =>
+				frappe.call({
+					method: "email_campaign_app.api.email_campaign.decide_on_uncertain_emails",
+					args: { email_campaign: frm.doc.name, resend: resend ? 1 : 0 },
+					callback: () => frm.reload_doc(),
+				})
+			);
+		const group = __("May Have Been Sent");
+		frm.add_custom_button(
+			__("Send them again"),
+			() => decide(true, __("Send them again? A recipient who got them would get them twice.")),
+			group
+		);
+		frm.add_custom_button(
+			__("Count them as sent"),
+			() => decide(false, __("Count them as sent? They will never be sent again.")),
+			group
+		);
+	},
+
 	async render_schedule(frm) {
 		const { message: steps } = await frappe.call({
 			method: "email_campaign_app.api.email_campaign.get_schedule_view",
@@ -251,7 +291,9 @@ const email_campaign = {
 						<div>${__("Failed for good (main reason, emails):")}</div><ul>${reasons.join("")}</ul>
 					</div>`
 					: ""
-			}`);
+			}
+			${email_campaign.uncertain_notice(steps)}`);
+		email_campaign.add_uncertain_buttons(frm, steps);
 		if (reasons.length && can_retry()) {
 			frm.add_custom_button(__("Retry failed emails"), () =>
 				frappe.call({
