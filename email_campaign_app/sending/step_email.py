@@ -20,7 +20,6 @@ from typing import NamedTuple
 
 import frappe
 from frappe import _
-from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.email.email_body import get_email, get_formatted_html
 from frappe.utils import escape_html, get_url
 from frappe.utils.data import expand_relative_urls
@@ -35,7 +34,7 @@ from email_campaign_app.core.placeholders import (
 	without_leading_closing_tags,
 )
 from email_campaign_app.core.plain_text import html_to_text
-from email_campaign_app.sending import email_links, rendering, stored_copy
+from email_campaign_app.sending import email_links, rendering, senders, stored_copy
 
 BODY_START, BODY_END = "<!--email-campaign-body-->", "<!--end-of-email-campaign-body-->"
 HTML_SLOT, TEXT_SLOT, TITLE_SLOT = "ECHTMLSLOTX9", "ECTEXTSLOTX9", "ECTITLESLOTX9"
@@ -108,7 +107,7 @@ class StepMessage:
 		reaches the next email: the template, the sender and its Email Account (its footer),
 		the site's email footer settings and address, the app's footer settings, the language,
 		the app's version (its footer template)."""
-		account = EmailAccount.find_outgoing(match_by_email=self.sender)
+		account = senders.outgoing_account(self.sender)
 		made_of = (
 			self.email_template,
 			str(template_modified),
@@ -128,7 +127,12 @@ class StepMessage:
 		"""The template and the wrapper, CSS-inlined together; no skeleton when that moved Jinja."""
 		protected, constructs = protect(self.source)
 		quiet_known_css_noise()
-		html = get_formatted_html(TITLE_SLOT, f"{BODY_START}{protected}{BODY_END}", sender=self.sender)
+		html = get_formatted_html(
+			TITLE_SLOT,
+			f"{BODY_START}{protected}{BODY_END}",
+			email_account=senders.outgoing_account(self.sender),  # its footer: the account that sends
+			sender=self.sender,
+		)
 		prefix, start, rest = html.partition(BODY_START)
 		inlined, end, suffix = rest.partition(BODY_END)
 		in_place = inlined_in_place(protected, inlined) if start and end else None
