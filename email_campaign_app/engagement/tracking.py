@@ -18,15 +18,23 @@ def record_click(ledger_row: str):
 
 
 def mark_opened(log: str):
+	"""The email's Communication is read from the first load of its pixel, at that time.
+
+	Mail providers' image proxies and scanners load a pixel several times, at once: one
+	conditional UPDATE (the row re-checked under its lock) marks it once, and a later load
+	cannot move the first open's time, where reading then writing would let two loads both
+	write. Committed at once: a GET is rolled back otherwise."""
 	communication = frappe.db.get_value(LEDGER, log, "communication")
-	if communication and not frappe.db.get_value("Communication", communication, "read_by_recipient"):
-		frappe.db.set_value(
-			"Communication",
-			communication,
-			{
-				"read_by_recipient": 1,
-				"delivery_status": "Read",
-				"read_by_recipient_on": frappe.utils.now_datetime(),
-			},
+	if communication:
+		Communication, now = frappe.qb.DocType("Communication"), now_datetime()
+		(
+			frappe.qb.update(Communication)
+			.set(Communication.read_by_recipient, 1)
+			.set(Communication.delivery_status, "Read")
+			.set(Communication.read_by_recipient_on, now)
+			.set(Communication.modified, now)
+			.set(Communication.modified_by, frappe.session.user)
+			.where((Communication.name == communication) & (Communication.read_by_recipient == 0))
+			.run()
 		)
-	frappe.db.commit()  # a GET is rolled back otherwise
+	frappe.db.commit()
