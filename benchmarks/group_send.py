@@ -80,19 +80,20 @@ def make_group(label: str, run: str, members: int) -> str:
 	return group.name
 
 
-def make_app_step(group: str, run: str) -> str:
+def make_app_step(group: str, run: str, body: str = BODY, track_clicks: int = 0) -> str:
 	template = frappe.get_doc(
 		{
 			"doctype": "Email Template",
 			"name": f"Spring {run}",
 			"subject": "Spring catalogue for {{ doc.email }}",
-			"response": BODY,
+			"response": body,
 		}
 	).insert(ignore_permissions=True)
 	campaign = frappe.get_doc(
 		{
 			"doctype": "Campaign",
 			"campaign_name": f"Spring {run}",
+			"track_clicks": track_clicks,
 			"campaign_schedules": [{"email_template": template.name, "send_after_days": 0}],
 		}
 	).insert(ignore_permissions=True)
@@ -398,6 +399,15 @@ def finish(results, sink, members, run, email_campaign, newsletter):
 		)
 
 
+def forget_earlier_runs(site: str):
+	"""A throwaway site: what an earlier run left unsent would be sent in this one's time."""
+	frappe.db.set_value(
+		"Email Queue", {"status": ("in", ("Not Sent", "Partially Sent"))}, "status", "Cancelled"
+	)
+	frappe.db.commit()
+	drop_queued_jobs(site)
+
+
 def drop_queued_jobs(site: str):
 	"""This site's jobs still waiting in RQ (an interrupted run's) would run in this one's time."""
 	from frappe.utils.background_jobs import get_queues
@@ -456,12 +466,7 @@ def main():
 		point_outbox_at(sink.port)
 		for mode in args.modes.split(","):
 			sink.clear()
-			# a throwaway site: what an earlier run left unsent would be sent in this one's time
-			frappe.db.set_value(
-				"Email Queue", {"status": ("in", ("Not Sent", "Partially Sent"))}, "status", "Cancelled"
-			)
-			frappe.db.commit()
-			drop_queued_jobs(args.site)
+			forget_earlier_runs(args.site)
 			run = frappe.generate_hash(length=6)
 			if mode == "send-at":
 				results = send_at.run_send_at(
