@@ -75,7 +75,9 @@ def record_error(send: schedule.Send, error: str):
 
 def next_step(status: str, attempts: int) -> str:
 	if status == statuses.FAILED:
-		return _("It failed {0} time(s) and will not be sent again unless you retry it.").format(attempts)
+		if attempts == 1:
+			return _("It failed once and will not be sent again unless you retry it.")
+		return _("It failed {0} times and will not be sent again unless you retry it.").format(attempts)
 	return _("It will be retried on the next run.")
 
 
@@ -216,16 +218,18 @@ def decide_on_uncertain(email_campaign: str, resend: bool) -> int:
 	uncertain = frappe.get_all(
 		LEDGER,
 		filters={"email_campaign": email_campaign, "status": statuses.MAY_HAVE_BEEN_SENT},
-		pluck="name",
+		fields=["name", "communication"],
 	)
+	names = [row.name for row in uncertain]
 	if resend:
-		send_again(email_campaign, uncertain)
-	elif uncertain:
+		send_again(email_campaign, names)
+	elif names:
 		Ledger = frappe.qb.DocType(LEDGER)
 		frappe.qb.update(Ledger).set(Ledger.status, statuses.SENT).set(Ledger.error, None).where(
-			Ledger.name.isin(uncertain)
+			Ledger.name.isin(names)
 		).run()
-	return len(uncertain)
+		set_delivery_status([row.communication for row in uncertain], "Sent")
+	return len(names)
 
 
 def reopen_email_campaigns_to_retry():
