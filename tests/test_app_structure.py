@@ -43,6 +43,7 @@ FRAPPE_DOCTYPES = {
 	"Email Account": {"name", "email_id", "dsn_notify_type", "default_outgoing"},
 	"Contact": {"name", "email_id", "unsubscribed", "first_name"},
 	"DocType": {"name"},
+	"Language": {"name"},
 	"Email Group": {"name"},
 	"Email Group Member": {"email_group", "email", "unsubscribed"},
 	"Email Queue": {

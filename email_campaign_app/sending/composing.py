@@ -22,10 +22,11 @@ def compose_email(send: schedule.Send, context: BatchContext) -> QueuedEmail | N
 	):
 		return QueuedEmail(send, campaign, None, "", context, skip_reason=reason)
 	sender = context.sender_of(campaign.sender)
-	step = context.step_message(send.step.email_template, sender)
+	doc = context.document_for(send.recipient)
+	step = context.step_message(send.step.email_template, sender, doc.get("language"))
 	pixel = email_links.tracking_pixel(send.email_campaign, send.key) if context.tracks_opens(sender) else ""
 	email = step.for_recipient(
-		context.document_for(send.recipient),
+		doc,
 		email_links.unsubscribe_url(send.email_campaign, send.recipient.email),
 		pixel,
 		track_links=lambda html: email_links.track_links(send, campaign.campaign_name, html),

@@ -2,6 +2,8 @@
 Campaigns, the people and their documents, who unsubscribed or is suppressed, senders, each
 step's email and the outgoing Email Accounts."""
 
+from contextlib import contextmanager
+
 import frappe
 from frappe import _
 
@@ -91,11 +93,16 @@ class BatchContext:
 			email_id=recipient.email,
 		)
 
-	def step_message(self, email_template: str, sender: str) -> step_email.StepMessage:
-		"""Each step's email is built once per batch and sender."""
-		key = (email_template, sender)
+	def step_message(
+		self, email_template: str, sender: str, language: str | None = None
+	) -> step_email.StepMessage:
+		"""Each step's email is built once per batch, sender and language: its footer speaks the
+		recipient's language (a Lead's), else the site's."""
+		language = language or frappe.local.lang
+		key = (email_template, sender, language)
 		if key not in self.step_messages:
-			self.step_messages[key] = step_email.StepMessage(email_template, sender)
+			with speaking(language):
+				self.step_messages[key] = step_email.StepMessage(email_template, sender)
 		return self.step_messages[key]
 
 	def email_account_of(self, sender: str) -> str | None:
@@ -119,6 +126,16 @@ class BatchContext:
 			senders.check_sender(user)
 			self.senders[user] = senders.from_address(user)
 		return self.senders[user]
+
+
+@contextmanager
+def speaking(language: str):
+	"""What is built inside is translated into `language`."""
+	site_language, frappe.local.lang = frappe.local.lang, language
+	try:
+		yield
+	finally:
+		frappe.local.lang = site_language
 
 
 def unsubscribed_addresses(batch: list[schedule.Send]) -> set[str]:

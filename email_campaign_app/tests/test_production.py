@@ -159,6 +159,9 @@ class TestTheTestEmail(IntegrationTestCase):
 		real = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "email_queue")
 
 		template = campaign.campaign_schedules[0].email_template
+		tester = ensure_user("ec-prod-tester@example.com", ("Sales Manager",))
+		frappe.set_user(tester)
+		self.addCleanup(frappe.set_user, "Administrator")
 		_to, test = previews.send_test_email(email_campaign.name, template)
 		test = getattr(test, "name", test)
 
@@ -198,6 +201,23 @@ class TestThePublicAddress(IntegrationTestCase):
 		self.assertTrue(
 			links.unsubscribe_url(email_campaign.name, lead.email_id).startswith("https://crm.example.com")
 		)
+
+
+class TestTheFooterLanguage(IntegrationTestCase):
+	def test_the_footer_speaks_the_leads_language_and_the_others_the_sites(self):
+		ensure_outgoing_email_account()
+		campaign = make_campaign()
+		french = make_email_campaign(campaign.name, make_lead(first_name="Amélie", language="fr").name)
+		site = make_email_campaign(campaign.name, make_lead(first_name="Ada").name)
+		tasks.daily()  # one batch: the step is built once per language
+
+		def body_of(email_campaign):
+			email_queue = frappe.db.get_value(LEDGER, {"email_campaign": email_campaign.name}, "email_queue")
+			raw = frappe.db.get_value("Email Queue", email_queue, "message")
+			return email.message_from_string(raw, policy=default).get_body(("plain",)).get_content()
+
+		self.assertIn("Vous recevez cet e-mail dans le cadre d'une campagne e-mail.", body_of(french))
+		self.assertIn("You receive this email as part of an email campaign.", body_of(site))
 
 
 class TestTheWorkerLog(IntegrationTestCase):

@@ -17,6 +17,7 @@ class Lead(Document):
 
 		company_name: DF.Data | None
 		email_id: DF.Data | None
+		language: DF.Link | None
 		first_name: DF.Data | None
 		last_name: DF.Data | None
 		lead_name: DF.Data | None
