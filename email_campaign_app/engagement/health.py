@@ -88,8 +88,14 @@ def check(campaign_name: str | None):
 	)
 	if not running:
 		return
-	why = _(
-		"Paused automatically: in the last {0} day(s), {1} of the {2} emails of Campaign {3} hard-bounced ({4} %) and {5} drew a complaint ({6} %); the limits are {7} % and {8} %. Clean the list, then resume."
+	why = (
+		_(
+			"Paused automatically: in the last day, {1} of the {2} emails of Campaign {3} hard-bounced ({4} %) and {5} drew a complaint ({6} %); the limits are {7} % and {8} %. Clean the list, then resume."
+		)
+		if cint(limits.health_days) == 1
+		else _(
+			"Paused automatically: in the last {0} days, {1} of the {2} emails of Campaign {3} hard-bounced ({4} %) and {5} drew a complaint ({6} %); the limits are {7} % and {8} %. Clean the list, then resume."
+		)
 	).format(
 		limits.health_days,
 		figures.hard_bounces,
@@ -118,9 +124,11 @@ def tell(campaign_name: str, why: str, paused: int):
 			"type": "Alert",
 			"document_type": "Campaign",
 			"document_name": campaign_name,
-			"subject": _("Campaign {0}: {1} Email Campaign(s) paused for bounces or complaints").format(
-				campaign_name, paused
-			),
+			"subject": (
+				_("Campaign {0}: 1 Email Campaign paused for bounces or complaints")
+				if paused == 1
+				else _("Campaign {0}: {1} Email Campaigns paused for bounces or complaints")
+			).format(campaign_name, paused),
 			"email_content": why,
 		},
 	)

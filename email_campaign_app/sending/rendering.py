@@ -134,7 +134,9 @@ def throw_over_budget(email_template: str, error: "template_budget.OverBudget"):
 		template_budget.NUMBER: _("a number of more than {0} bits"),
 		template_budget.WIDTH: _("a width of more than {0} characters"),
 		template_budget.OUTPUT: _("an email of more than {0} characters"),
-		template_budget.TIME: _("more than {0} second(s) of rendering"),
+		template_budget.TIME: _("more than 1 second of rendering")
+		if error.limit == 1
+		else _("more than {0} seconds of rendering"),
 	}[error.kind].format(f"{error.limit:g}" if error.kind == template_budget.TIME else f"{error.limit:,}")
 	frappe.throw(
 		_("Email Template {0} asks for {1}. Simplify it: fewer or shorter loops, smaller values.").format(

@@ -366,14 +366,14 @@ class TestTemplateBudget(SecurityTestCase):
 			query={"email_campaign": email_campaign.name},
 		)
 		self.assertEqual(response.status_code, 417)
-		self.assertIn("second(s) of rendering", message_of(response))
+		self.assertIn("more than 1 second of rendering", message_of(response))
 		tasks.daily()
 		self.assertLess(time.monotonic() - started, 15)
 		row = frappe.db.get_value(
 			LEDGER, {"email_campaign": email_campaign.name}, ["status", "error"], as_dict=True
 		)
 		self.assertEqual(row.status, "Error")
-		self.assertIn("second(s) of rendering", row.error)
+		self.assertIn("more than 1 second of rendering", row.error)
 
 
 class TestListUnsubscribeInAnyProcess(SecurityTestCase):
