@@ -168,6 +168,16 @@ def test_email_campaign_fields_keep_erpnext_names():
 	} <= fieldnames("Lead")
 
 
+def test_the_campaign_form_shows_its_schedule_first_titled_once_with_its_picture():
+	campaign = APP_DOCTYPES["Campaign"]
+	order = campaign["field_order"]
+	fields = {f["fieldname"]: f for f in campaign["fields"]}
+	assert order.index("campaign_schedules") < order.index("description")
+	assert order[order.index("campaign_schedules") + 1] == "sequence_html"
+	assert not fields["campaign_schedules_section"].get("label"), "the table's own label titles it"
+	assert fields["sequence_html"]["fieldtype"] == "HTML"
+
+
 def dotted_paths(value):
 	if isinstance(value, str):
 		if re.fullmatch(r"email_campaign_app(\.\w+)+", value):

@@ -3,6 +3,7 @@
 
 frappe.ui.form.on("Campaign", {
 	refresh(frm) {
+		campaign.render_sequence(frm);
 		if (!frm.is_new()) {
 			frm.add_custom_button(
 				__("Email Campaign"),
@@ -13,6 +14,38 @@ frappe.ui.form.on("Campaign", {
 			);
 		}
 	},
+
+	// the picture follows the schedule and the sending days as they are typed
+	business_days(frm) {
+		campaign.render_sequence(frm);
+	},
+	send_on_monday(frm) {
+		campaign.render_sequence(frm);
+	},
+	send_on_tuesday(frm) {
+		campaign.render_sequence(frm);
+	},
+	send_on_wednesday(frm) {
+		campaign.render_sequence(frm);
+	},
+	send_on_thursday(frm) {
+		campaign.render_sequence(frm);
+	},
+	send_on_friday(frm) {
+		campaign.render_sequence(frm);
+	},
+	send_on_saturday(frm) {
+		campaign.render_sequence(frm);
+	},
+	send_on_sunday(frm) {
+		campaign.render_sequence(frm);
+	},
+});
+
+frappe.ui.form.on("Campaign Email Schedule", {
+	email_template: (frm) => campaign.render_sequence(frm),
+	send_after_days: (frm) => campaign.render_sequence(frm),
+	campaign_schedules_remove: (frm) => campaign.render_sequence(frm),
 });
 
 frappe.ui.form.on("Campaign Enrolment Rule", {
@@ -26,6 +59,67 @@ frappe.ui.form.on("Campaign Enrolment Rule", {
 });
 
 const campaign = {
+	WEEKDAYS: [
+		["send_on_monday", "Monday"],
+		["send_on_tuesday", "Tuesday"],
+		["send_on_wednesday", "Wednesday"],
+		["send_on_thursday", "Thursday"],
+		["send_on_friday", "Friday"],
+		["send_on_saturday", "Saturday"],
+		["send_on_sunday", "Sunday"],
+	],
+
+	// "Day 0 → Day 2 → Day 5", each day with its Email Templates (business days when counted so)
+	render_sequence(frm) {
+		const $wrapper = frm.get_field("sequence_html").$wrapper;
+		const by_day = new Map();
+		(frm.doc.campaign_schedules || [])
+			.filter((row) => row.email_template && row.send_after_days != null)
+			.sort((a, b) => a.send_after_days - b.send_after_days)
+			.forEach((row) => {
+				const day = cint(row.send_after_days);
+				by_day.set(day, [...(by_day.get(day) || []), row.email_template]);
+			});
+		if (!by_day.size) {
+			$wrapper.html(
+				`<p class="campaign-sequence-empty text-muted small">${__(
+					"Add the emails of the sequence above: each Email Template and the day it is sent."
+				)}</p>`
+			);
+			return;
+		}
+		const business = cint(frm.doc.business_days);
+		const steps = [...by_day].map(
+			([day, templates]) => `<div class="campaign-sequence-step border rounded px-3 py-2">
+				<div class="campaign-sequence-day font-weight-bold">${
+					business ? __("Business day {0}", [day]) : __("Day {0}", [day])
+				}</div>
+				${templates
+					.map(
+						(template) =>
+							`<div class="campaign-sequence-template text-muted small">${frappe.utils.escape_html(
+								template
+							)}</div>`
+					)
+					.join("")}
+			</div>`
+		);
+		const days = campaign.WEEKDAYS.filter(([fieldname]) => cint(frm.doc[fieldname])).map(([, day]) =>
+			__(day)
+		);
+		const counted = business
+			? `<p class="campaign-sequence-calendar text-muted small mt-2">${__(
+					"Days are counted in business days: {0}.",
+					[days.join(", ")]
+			  )}</p>`
+			: "";
+		$wrapper.html(`<div class="campaign-sequence mb-3">
+			<div class="campaign-sequence-steps d-flex flex-wrap align-items-center">
+				${steps.join('<span class="campaign-sequence-arrow text-muted mx-2">→</span>')}
+			</div>${counted}
+		</div>`);
+	},
+
 	// Frappe's own filter UI (as on a list), for the Leads or Contacts the rule enrols
 	edit_rule_filters(rule) {
 		let filter_group;
