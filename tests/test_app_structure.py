@@ -315,7 +315,6 @@ def test_templates_the_code_renders_exist():
 	for path in python_sources():
 		for template in re.findall(r"\"(email_campaign_app/templates/[\w/.]+\.html)\"", path.read_text()):
 			assert (ROOT / template).exists(), template
-	assert (PACKAGE / "www" / "email_campaign_unsubscribe.html").exists()
 
 
 def test_core_modules_do_not_import_frappe():

@@ -3,11 +3,16 @@
 """The unsubscribe link over HTTP, through Frappe's WSGI application as a mail provider or a
 recipient's browser reaches it (the way Frappe's own API tests make requests)."""
 
+import re
+import threading
+from html import unescape
 from urllib.parse import parse_qs, urlparse
 
 import frappe
+from frappe.database.database import Database
 from frappe.tests.test_api import make_request
 from frappe.utils import add_days, get_test_client, today
+from frappe.utils.password import update_password
 
 from email_campaign_app import tasks
 from email_campaign_app.api import guest as api
@@ -21,6 +26,7 @@ from email_campaign_app.tests.helpers import (
 	make_lead,
 	make_template,
 )
+from email_campaign_app.tests.http import ensure_user
 
 LEDGER = "Email Campaign Send Log"
 PATH = "/api/method/email_campaign_app.api.unsubscribe"
@@ -35,6 +41,24 @@ def request(method, query=None, form=None, headers=None):
 	response = make_request(target=call, args=(PATH,), kwargs=kwargs, site=frappe.local.site)
 	frappe.db.rollback()  # see what the request committed
 	return response
+
+
+def queries_of(method, query=None, form=None, headers=None):
+	"""(response, the SQL statements the request's own thread ran: Frappe's session and request
+	set-up included). Every statement goes through Database.sql."""
+	real_sql, statements, main = Database.sql, [], threading.current_thread()
+
+	def counted(db, query, *args, **kwargs):
+		if threading.current_thread() is not main:
+			statements.append(query)
+		return real_sql(db, query, *args, **kwargs)
+
+	Database.sql = counted
+	try:
+		response = request(method, query, form, headers)
+	finally:
+		Database.sql = real_sql
+	return response, statements
 
 
 def link_params(email_campaign, email):
@@ -213,3 +237,65 @@ class TestUnsubscribe(IntegrationTestCase):
 		self.assertEqual(response.status_code, 400)
 		self.assertEqual(self.status(), "In Progress")
 		self.assertFalse(frappe.db.exists("Email Unsubscribe", {"reference_name": self.email_campaign.name}))
+
+	def test_a_get_costs_a_few_queries_and_changes_nothing(self):
+		# a mail scanner opens the link of every email: the page must cost what a click costs,
+		# not a Frappe web page's hundred queries
+		params = link_params(self.email_campaign.name, self.lead.email_id)
+		request("GET", params)  # the caches a running site has
+		response, statements = queries_of("GET", params)
+		self.assertEqual(response.status_code, 200)
+		self.assertLessEqual(len(statements), 10, statements)
+		writes = ("insert", "update", "delete", "replace")
+		self.assertFalse([q for q in statements if q.split()[0].lower() in writes], statements)
+		page = response.get_data(as_text=True)
+		self.assertIn('<html lang="en">', page)
+		self.assertIn('<meta name="robots" content="noindex">', page)
+		self.assertIn('name="scope" value="campaign" checked', page)
+		self.assertNotIn("<script", page)
+		self.assertNotIn("csrf_token", page)  # a guest has no session to protect
+		self.assertEqual(self.status(), "In Progress")
+		self.assertFalse(frappe.db.exists("Email Unsubscribe", {"reference_name": self.email_campaign.name}))
+		self.assertFalse(
+			frappe.db.exists("Email Campaign Note", {"email_campaign": self.email_campaign.name})
+		)
+
+		for forged in ({**params, "token": "forged"}, link_params("EC-none", self.lead.email_id)):
+			response, statements = queries_of("GET", forged)
+			self.assertIn(response.status_code, (200, 400))
+			self.assertLessEqual(len(statements), 10, statements)
+		frappe.cache.delete(api.bad_token_key("127.0.0.1"))
+
+	def test_every_value_on_the_page_is_escaped(self):
+		lead = make_lead(email=f"o'hara&{frappe.generate_hash(length=6)}@example.com")
+		email_campaign = make_email_campaign(self.campaign.name, lead.name)
+		params = link_params(email_campaign.name, lead.email_id)
+		page = request("GET", params).get_data(as_text=True)
+		done = request("POST", params, {"List-Unsubscribe": "One-Click"}).get_data(as_text=True)
+		for shown in (page, done):
+			self.assertNotIn(lead.email_id, shown)  # never raw
+			self.assertEqual(unescape(re.search("<strong>(.*?)</strong>", shown)[1]), lead.email_id)
+		self.assertEqual(unescape(re.search('name="email" value="(.*?)"', page)[1]), lead.email_id)
+
+	def test_a_logged_in_user_unsubscribes_with_the_page_csrf_token(self):
+		user = ensure_user("unsubscribing.user@example.com", ("Sales User",))
+		update_password(user, "Unsubscribe-2026!")
+		frappe.db.commit()
+		client = get_test_client()  # keeps the session cookie
+
+		def call(method, path, **kwargs):
+			frappe.db.commit()
+			response = make_request(target=method, args=(path,), kwargs=kwargs, site=frappe.local.site)
+			frappe.db.rollback()
+			return response
+
+		login = call(client.post, "/api/method/login", data={"usr": user, "pwd": "Unsubscribe-2026!"})
+		self.assertEqual(login.status_code, 200)
+		params = link_params(self.email_campaign.name, self.lead.email_id)
+		page = call(client.get, PATH, query_string=params).get_data(as_text=True)
+		token = page.split('name="csrf_token" value="')[1].split('"')[0]
+		self.assertEqual(call(client.post, PATH, data=params).status_code, 400)  # no token: refused
+		self.assertEqual(self.status(), "In Progress")
+		done = call(client.post, PATH, data={**params, "csrf_token": token})
+		self.assertEqual(done.status_code, 200)
+		self.assertEqual(self.status(), "Unsubscribed")
