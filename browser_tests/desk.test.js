@@ -73,6 +73,52 @@ async function call(method, args) {
 	);
 }
 
+// What a person reads on a Campaign form, top to bottom: how many times the schedule is
+// titled, whether it comes before the description, and its picture ("Day 0 · Welcome → Day 3 · …")
+async function read_campaign_form(on_page) {
+	await on_page.locator(".campaign-sequence-day").first().waitFor();
+	const form = await on_page.evaluate(() => {
+		const layout = cur_frm.layout.wrapper[0];
+		const top = (selector) => layout.querySelector(selector).getBoundingClientRect().top;
+		const texts = (selector) =>
+			[...layout.querySelectorAll(selector)].map((el) => el.innerText.trim());
+		const steps = [...layout.querySelectorAll(".campaign-sequence-step")].map((step) =>
+			[
+				step.querySelector(".campaign-sequence-day"),
+				...step.querySelectorAll(".campaign-sequence-template"),
+			]
+				.map((el) => el.innerText.trim())
+				.join(" · ")
+		);
+		return {
+			lines: layout.innerText.split("\n").map((line) => line.trim()),
+			schedule_before_description:
+				top('[data-fieldname="campaign_schedules"]') <
+				top('.form-section[data-fieldname="more_information_section"]'),
+			picture_under_schedule:
+				top(".campaign-sequence") > top('[data-fieldname="campaign_schedules"] .form-grid'),
+			steps,
+			arrows: texts(".campaign-sequence-arrow"),
+			calendar: texts(".campaign-sequence-calendar").join(""),
+			// what the description shows, when it is shown (typed in, or read only)
+			description: (() => {
+				const control = layout.querySelector('.frappe-control[data-fieldname="description"]');
+				if (!control || control.offsetParent === null) return null;
+				const input = control.querySelector("textarea");
+				if (input && input.offsetParent !== null) return input.value.trim();
+				return control.querySelector(".control-value").innerText.trim();
+			})(),
+		};
+	});
+	assert.ok(form.picture_under_schedule, "the picture sits under the schedule's table");
+	assert.deepEqual(form.arrows, Array(form.steps.length - 1).fill("→"), "one arrow between days");
+	return {
+		...form,
+		schedule_titles: (title) => form.lines.filter((line) => line === title).length,
+		sequence: form.steps.join(" → "),
+	};
+}
+
 test("a user builds a campaign and an email campaign from the Desk", async () => {
 	await page.goto(`${BASE_URL}/login`);
 	await page.fill("#login_email", "Administrator");
@@ -130,14 +176,37 @@ test("a user builds a campaign and an email campaign from the Desk", async () =>
 		await row.locator('[data-fieldname="send_after_days"]').first().click();
 		await row.locator('input[data-fieldname="send_after_days"]').fill(String(days));
 	}
+	// the picture follows the grid as it is typed (once the field is left), in day order, unsaved
+	await page.locator('input[data-fieldname="campaign_name"]').click();
+	const typed = () =>
+		page.evaluate(() =>
+			[...cur_frm.layout.wrapper[0].querySelectorAll(".campaign-sequence-step")]
+				.map((step) => step.innerText.replace(/\s+/g, " ").trim())
+				.join(" → ")
+		);
+	const expected = `Day 0 ${templates[0]} → Day 3 ${templates[1]}`;
+	await page
+		.waitForFunction(
+			(expected) =>
+				[...cur_frm.layout.wrapper[0].querySelectorAll(".campaign-sequence-step")]
+					.map((step) => step.innerText.replace(/\s+/g, " ").trim())
+					.join(" → ") === expected,
+			expected,
+			{ timeout: 5000 }
+		)
+		.catch(async () => assert.equal(await typed(), expected, "the picture as typed"));
 	await save();
 	const campaign = await page.evaluate(() => cur_frm.doc);
-	await shot("campaign_form");
 	assert.deepEqual(
 		campaign.campaign_schedules.map((r) => r.send_after_days),
 		[0, 3],
 		"schedule sorted by day"
 	);
+	// the schedule first, titled once, and its picture: Day 0 → Day 3
+	const form = await read_campaign_form(page);
+	assert.equal(form.schedule_titles("Campaign Schedules"), 1, "one Campaign Schedules title");
+	assert.ok(form.schedule_before_description, "the schedule comes before the description");
+	assert.equal(form.sequence, `Day 0 · ${templates[0]} → Day 3 · ${templates[1]}`);
 
 	// the dashboard's "+" beside Email Campaign opens a new Email Campaign for this Campaign
 	await page.click('.form-dashboard .document-link[data-doctype="Email Campaign"] .btn-new');
@@ -352,7 +421,11 @@ async function sales_user_page({ language, time_zone, first_name }) {
 const DATETIME = /\d[\d./-]+\d \d{1,2}:\d{2}(:\d{2})?/;
 
 test("a Sales User reads people by name, and notes at their time, in English and in French", async () => {
-	const templates = [0, 2, 5].map((day) => `Day ${day} ${suffix}`);
+	const templates = ["Spring Welcome", "Case Study", "Last Call"].map((name) => `${name} ${suffix}`);
+	const days = [0, 2, 5];
+	// "Day 0 · Spring Welcome … → Day 2 · Case Study … → Day 5 · Last Call …", in a language's words
+	const sequence = (day_word) =>
+		templates.map((t, i) => `${day_word} ${days[i]} · ${t}`).join(" → ");
 	for (const name of templates) {
 		await call("frappe.client.insert", {
 			doc: {
@@ -367,12 +440,36 @@ test("a Sales User reads people by name, and notes at their time, in English and
 		doc: {
 			doctype: "Campaign",
 			campaign_name: `Spring ${suffix}`,
+			description: "Three emails over a week for the Leads of the spring fair.",
 			campaign_schedules: templates.map((email_template, i) => ({
 				email_template,
-				send_after_days: [0, 2, 5][i],
+				send_after_days: days[i],
 			})),
 		},
 	});
+	// the same sequence counted in business days (Monday to Friday, the default)
+	const business = await call("frappe.client.insert", {
+		doc: {
+			doctype: "Campaign",
+			campaign_name: `Weekdays ${suffix}`,
+			business_days: 1,
+			campaign_schedules: templates.map((email_template, i) => ({
+				email_template,
+				send_after_days: days[i],
+			})),
+		},
+	});
+	// the Campaign form as its designer sees it: the schedule, its picture, the description below
+	await page.goto(`${BASE_URL}/app/campaign/${encodeURIComponent(campaign.name)}`);
+	const designed = await read_campaign_form(page);
+	await shot("campaign_form");
+	assert.equal(designed.sequence, sequence("Day"));
+	assert.ok(designed.schedule_before_description, "the schedule comes before the description");
+	assert.equal(
+		designed.description,
+		"Three emails over a week for the Leads of the spring fair.",
+		"the description is shown, below"
+	);
 	const people = [];
 	for (const [first_name, last_name] of [
 		["Alice", "Martin"],
@@ -430,6 +527,20 @@ test("a Sales User reads people by name, and notes at their time, in English and
 		}
 		await shot_of(page_en, "email_campaign_list");
 
+		// the Campaign, read by a Sales User: the days in order, one title for the schedule
+		await page_en.goto(`${BASE_URL}/app/campaign/${encodeURIComponent(campaign.name)}`);
+		const read_en = await read_campaign_form(page_en);
+		assert.equal(read_en.sequence, sequence("Day"));
+		assert.equal(read_en.schedule_titles("Campaign Schedules"), 1);
+		assert.ok(read_en.schedule_before_description);
+		await page_en.goto(`${BASE_URL}/app/campaign/${encodeURIComponent(business.name)}`);
+		const weekdays_en = await read_campaign_form(page_en);
+		assert.equal(weekdays_en.sequence, sequence("Business day"));
+		assert.equal(
+			weekdays_en.calendar,
+			"Days are counted in business days: Monday, Tuesday, Wednesday, Thursday, Friday."
+		);
+
 		// the form: titled Alice Martin; its schedule shows the sequence day 0, 2, 5
 		const alice = created[0];
 		await page_en.goto(`${BASE_URL}/app/email-campaign/${alice.name}`);
@@ -476,7 +587,7 @@ test("a Sales User reads people by name, and notes at their time, in English and
 			);
 		}
 		// a step that sent nothing yet is shown
-		await page_en.locator(".dt-row .dt-cell__content", { hasText: `Day 5 ${suffix}` }).first().waitFor();
+		await page_en.locator(".dt-row .dt-cell__content", { hasText: templates[2] }).first().waitFor();
 		await shot_of(page_en, "performance_report");
 	} finally {
 		await english.context.close();
@@ -490,6 +601,20 @@ test("a Sales User reads people by name, and notes at their time, in English and
 	});
 	try {
 		const page_fr = french.user_page;
+		// the Campaign in French: "Jour 0 → Jour 2 → Jour 5", in business days "Jour ouvré …"
+		await page_fr.goto(`${BASE_URL}/app/campaign/${encodeURIComponent(campaign.name)}`);
+		const read_fr = await read_campaign_form(page_fr);
+		assert.equal(read_fr.sequence, sequence("Jour"));
+		assert.equal(read_fr.schedule_titles("Calendrier de la campagne"), 1);
+		assert.equal(read_fr.schedule_titles("Campaign Schedules"), 0);
+		assert.ok(read_fr.schedule_before_description);
+		await page_fr.goto(`${BASE_URL}/app/campaign/${encodeURIComponent(business.name)}`);
+		const weekdays_fr = await read_campaign_form(page_fr);
+		assert.equal(weekdays_fr.sequence, sequence("Jour ouvré"));
+		assert.equal(
+			weekdays_fr.calendar,
+			"Les jours sont comptés en jours ouvrés : Lundi, Mardi, Mercredi, Jeudi, Vendredi."
+		);
 		const alice = await page_fr.evaluate(
 			(filters) =>
 				frappe.db.get_list("Email Campaign", { filters, fields: ["name"] }).then((r) => r[0]),
