@@ -14,10 +14,16 @@ class Sanitizer:
 
 	def __call__(self, html: str) -> str:
 		self.calls += 1
-		return HANDLER.sub("", html).replace("<script>", "&lt;script&gt;").replace("</script>", "&lt;/script&gt;")
+		return (
+			HANDLER.sub("", html)
+			.replace("<script>", "&lt;script&gt;")
+			.replace("</script>", "&lt;/script&gt;")
+		)
 
 
-def copy_for(name: str, template='<p onclick="x()">Hello {name}</p><a href="https://shop.example/">Shop</a>') -> str:
+def copy_for(
+	name: str, template='<p onclick="x()">Hello {name}</p><a href="https://shop.example/">Shop</a>'
+) -> str:
 	return template.format(name=name)
 
 

@@ -34,7 +34,9 @@ def test_links_that_lead_nowhere_on_the_web_keep_only_their_text():
 
 
 def test_jinja_and_entities_in_text_survive():
-	assert html_to_text("<p>Dear {{ doc.first_name }} &amp; co &lt;3</p>") == "Dear {{ doc.first_name }} & co <3"
+	assert (
+		html_to_text("<p>Dear {{ doc.first_name }} &amp; co &lt;3</p>") == "Dear {{ doc.first_name }} & co <3"
+	)
 
 
 def test_empty_or_missing_html_is_empty_text():

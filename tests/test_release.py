@@ -56,7 +56,7 @@ def test_caps_never_exceeded_and_nothing_lost(addresses, per_day, per_week):
 	sends = [send(f"{a}@x", f"EC-{i}") for i, a in enumerate(addresses)]
 	fit, wait = release.within_caps(sends, Counter(), Counter(), Caps(per_day, per_week))
 	assert sorted(fit + wait) == sorted(sends)
-	for address, count in Counter(s.recipient.email for s in fit).items():
+	for _address, count in Counter(s.recipient.email for s in fit).items():
 		assert not per_day or count <= per_day
 		assert not per_week or count <= per_week
 
@@ -75,14 +75,26 @@ def test_what_an_smtp_refusal_concerns():
 	assert verdict(421, "4.7.0 Too many connections, try again later") == failures.SLOW_DOWN
 	assert verdict(421, "Service not available") == failures.SLOW_DOWN
 	assert verdict(451, "4.7.1 Rate limit exceeded") == failures.SLOW_DOWN
-	assert verdict(450, "4.2.1 The user you are trying to contact is receiving mail at a rate") == failures.RECIPIENT
+	assert (
+		verdict(450, "4.2.1 The user you are trying to contact is receiving mail at a rate")
+		== failures.RECIPIENT
+	)
 	assert verdict(451, "4.3.0 Try again later") == failures.RECIPIENT
 	assert verdict(452, "4.2.2 Mailbox full") == failures.RECIPIENT
-	assert verdict(550, "5.7.515 Access denied, sending domain does not meet the required authentication level") == failures.SENDER_REFUSED
+	assert (
+		verdict(550, "5.7.515 Access denied, sending domain does not meet the required authentication level")
+		== failures.SENDER_REFUSED
+	)
 	assert verdict(535, "5.7.8 Username and Password not accepted") == failures.SENDER_REFUSED
 	assert verdict(530, "5.7.0 Authentication Required") == failures.SENDER_REFUSED
-	assert verdict(550, "5.7.60 SMTP; Client does not have permissions to send as this sender") == failures.SENDER_REFUSED
-	assert verdict(553, "5.1.8 Domain of sender address does not exist", at_mail_from=True) == failures.SENDER_REFUSED
+	assert (
+		verdict(550, "5.7.60 SMTP; Client does not have permissions to send as this sender")
+		== failures.SENDER_REFUSED
+	)
+	assert (
+		verdict(553, "5.1.8 Domain of sender address does not exist", at_mail_from=True)
+		== failures.SENDER_REFUSED
+	)
 	assert verdict(550, "5.1.1 No such user") == failures.RECIPIENT
 	assert verdict(550, "5.7.1 Message rejected as spam by Content Filtering") == failures.RECIPIENT
 	assert verdict(554, "5.7.1 <x@y>: Recipient address rejected: Access denied") == failures.RECIPIENT

@@ -25,12 +25,17 @@ def test_an_unsubscribe_token_is_valid_for_its_campaign_and_address_only():
 
 def test_links_already_in_inboxes_stay_valid():
 	"""The signatures of the links sent before one signing module served them all."""
+
 	def before(purpose, first, second):
-		digest = hmac.new(SECRET.encode(), f"{purpose}\x1f{first}\x1f{second}".encode(), hashlib.sha256).digest()
+		digest = hmac.new(
+			SECRET.encode(), f"{purpose}\x1f{first}\x1f{second}".encode(), hashlib.sha256
+		).digest()
 		return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 	assert token("EC", " A@Example.com") == before("unsubscribe", "EC", "a@example.com")
-	assert sign(SECRET, CLICK, "row", "https://x.example/?a=1") == before("click", "row", "https://x.example/?a=1")
+	assert sign(SECRET, CLICK, "row", "https://x.example/?a=1") == before(
+		"click", "row", "https://x.example/?a=1"
+	)
 
 
 def test_tampered_truncated_and_missing_signatures_are_refused():
