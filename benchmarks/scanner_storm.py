@@ -16,7 +16,7 @@ it (`--scanners` times each, about at once), paced over `--seconds` with at most
 (getdoc, then the schedule view its refresh asks for) in a loop, in a process of its own; the
 form is timed alone first (`--quiet-seconds`). With `--unsubscribe-every N`, every N-th email's
 unsubscribe link (the List-Unsubscribe header's) is opened too, by GET as scanners do: nothing
-may change (its confirmation page costs what a Frappe web page costs: see docs/benchmarks.md).
+may change (its confirmation page is a small page of the app's own: see docs/benchmarks.md).
 
 It prints requests per second, p50/p99 latency and errors of the scanner requests, the form's
 p95 quiet and during the storm, the database's statements and row-lock waits (MariaDB's global
