@@ -13,14 +13,13 @@ from typing import NamedTuple
 
 import frappe
 from frappe import _
-from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.query_builder.functions import Count, Lower, Sum
 from frappe.utils import cint, getdate, now_datetime
 from pypika.terms import Case
 from redis import Redis  # the plain commands: Frappe's wrapper pickles hash values
 
 from email_campaign_app.core import release, schedule, statuses
-from email_campaign_app.sending import batch, limits
+from email_campaign_app.sending import batch, limits, senders
 from email_campaign_app.sending.ledger import LEDGER
 
 BATCH_SIZE = 2500  # emails per job: each job pays a fresh work horse (~0.6 s), so few, large jobs
@@ -110,7 +109,7 @@ def account_of(user: str) -> str | None:
 	cache = frappe.local.flags.setdefault("email_campaign_accounts", {})  # per request or job
 	if user not in cache:
 		email = frappe.db.get_value("User", user, "email")
-		account = EmailAccount.find_outgoing(match_by_email=email) if email else None
+		account = senders.outgoing_account(email) if email else None
 		cache[user] = account.name if account and account.is_exists_in_db() else None
 	return cache[user]
 

@@ -100,6 +100,28 @@ def forget_counts():
 	frappe.cache.set(frappe.cache.make_key(f"email_campaign_app:seeded:{OUTBOX}"), 1)
 
 
+def own_mailbox(user: str, smtp_port: int) -> str:
+	"""An outgoing Email Account of the user's own address (not the default one)."""
+	name = "Email Campaign Own Mailbox Test"
+	if frappe.db.exists("Email Account", name):
+		account = frappe.get_doc("Email Account", name)
+	else:
+		account = frappe.get_doc(
+			{
+				"doctype": "Email Account",
+				"email_account_name": name,
+				"email_id": frappe.db.get_value("User", user, "email"),
+				"enable_outgoing": 1,
+				"smtp_server": "127.0.0.1",
+				"no_smtp_authentication": 1,
+			}
+		)
+	account.smtp_port = smtp_port
+	account.flags.ignore_validate = True
+	account.save(ignore_permissions=True)
+	return account.name
+
+
 class DispatcherTestCase(IntegrationTestCase):
 	refuse = None
 
@@ -277,6 +299,32 @@ class TestSendingLimits(DispatcherTestCase):
 				expected,
 				[row.email_campaign for row in queued if str(row.queued_on) == str(add_days(today(), day))],
 			)
+
+	def test_a_senders_own_mailbox_and_its_limit_hold_when_the_default_accounts_emails_go_first(self):
+		"""Frappe's find_outgoing answers, per process, the default account for every address once
+		one address fell back to it: a sales user's emails released after the Administrator's in
+		the same run must still leave from their own mailbox, within its limit."""
+		user = ensure_user("ec-own-mailbox@example.com", ("Sales Manager",))
+		account = own_mailbox(user, self.sink.port)
+		settings = frappe.get_single(SETTINGS)
+		settings.sending_limits = []
+		settings.append("sending_limits", {"email_account": account, "per_minute": 3})
+		settings.save(ignore_permissions=True)
+		frappe.cache.delete(limits.sent_key(account))
+		frappe.cache.set(frappe.cache.make_key(f"email_campaign_app:seeded:{account}"), 1)
+		self.addCleanup(frappe.cache.delete, limits.sent_key(account))
+		first, _addresses = group_campaign(2, send_at="00:00")  # the Administrator's: the default account
+		own, _addresses = group_campaign(5, send_at="00:30", sender=user)
+		frappe.local.outgoing_email_account = {}  # as in a fresh job
+		with self.freeze_time(f"{today()} 10:00:00"):
+			dispatcher.dispatch()
+		self.assertEqual(self.statuses(first.name), Counter({"Queued": 2}))
+		self.assertEqual(self.statuses(own.name), Counter({"Queued": 3}))
+		queues = frappe.get_all(LEDGER, filters={"email_campaign": own.name}, pluck="email_queue")
+		self.assertEqual(
+			set(frappe.get_all("Email Queue", filters={"name": ("in", queues)}, pluck="email_account")),
+			{account},
+		)
 
 	def test_a_count_redis_lost_is_rebuilt_from_the_email_queue(self):
 		frappe.cache.delete(
