@@ -105,6 +105,8 @@ user_data_fields = [
 	{"doctype": "Email Campaign Send Log", "filter_by": "recipient_email", "partial": True},
 	{"doctype": "Email Campaign Note", "filter_by": "email", "partial": True},
 	{"doctype": "Email Campaign Suppression", "filter_by": "email", "partial": True},
+	# the app's Error Log entries name the recipient (a failed email, a bounce): every entry
+	{"doctype": "Error Log", "strict": True},
 ]
 
 # Scheduled Tasks

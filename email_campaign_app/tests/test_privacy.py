@@ -62,6 +62,10 @@ class TestPersonalData(IntegrationTestCase):
 	def test_a_deletion_forgets_the_person_and_never_writes_to_them_again(self):
 		keys = frappe.get_all(LEDGER, filters={"recipient_email": self.email}, pluck="name")
 		self.assertTrue(keys)
+		error_log = frappe.log_error(
+			title=f"Email Campaign {self.email_campaign.name}: email to {self.email} failed",
+			message=f"550 5.1.1 <{self.email}>: no such user",
+		).name
 		request = frappe.get_doc({"doctype": "Personal Data Deletion Request", "email": self.email}).insert(
 			ignore_permissions=True
 		)
@@ -82,6 +86,7 @@ class TestPersonalData(IntegrationTestCase):
 		self.assertFalse(
 			frappe.get_all(suppression.SUPPRESSION, filters={"name": ("like", f"%{self.email}%")})
 		)
+		self.assertNotIn(self.email, str(frappe.db.get_value("Error Log", error_log, ["method", "error"])))
 
 		# written to again by nobody: not as a new Lead, nor as a member of an Email Group
 		new_lead = make_lead(self.email, first_name="Denise")

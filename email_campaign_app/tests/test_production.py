@@ -13,6 +13,7 @@ from email.policy import default
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+import cssutils
 import frappe
 from frappe.installer import update_site_config
 
@@ -226,9 +227,8 @@ class TestTheWorkerLog(IntegrationTestCase):
 		harmless = make_template(response="<p>Hello {{ doc.first_name }}</p>")
 		with self.assertNoLogs("CSSUTILS", level="ERROR"):
 			StepMessage(harmless.name, SENDER)
-		broken = make_template(response="<style>p { color: ; width: 1px 2px 3px 4px 5px }</style><p>Hi</p>")
-		with self.assertLogs("CSSUTILS", level="ERROR"):
-			StepMessage(broken.name, SENDER)
+		with self.assertLogs("CSSUTILS", level="ERROR"):  # any other CSS error is still logged
+			cssutils.parseString("p { color red }")
 
 
 class TestTheSigningKey(IntegrationTestCase):
