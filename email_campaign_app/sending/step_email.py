@@ -18,6 +18,7 @@ from email.policy import SMTP
 from email.utils import make_msgid
 from typing import NamedTuple
 
+import cssutils
 import frappe
 from frappe import _
 from frappe.email.email_body import get_email, get_formatted_html
@@ -59,10 +60,15 @@ class EightDigitColours(logging.Filter):
 		return not self.COLOUR.search(record.getMessage())
 
 
+def css_logger() -> logging.Logger:
+	"""The logger cssutils writes to: its own, or the one Frappe 16's PDF module gives it."""
+	return getattr(cssutils.log, "_log", None) or logging.getLogger("CSSUTILS")
+
+
 def quiet_known_css_noise():
-	logger = logging.getLogger("CSSUTILS")
-	if not any(isinstance(f, EightDigitColours) for f in logger.filters):
-		logger.addFilter(EightDigitColours())
+	for logger in {logging.getLogger("CSSUTILS"), css_logger()}:
+		if not any(isinstance(f, EightDigitColours) for f in logger.filters):
+			logger.addFilter(EightDigitColours())
 
 
 def title_on_its_own_line(html: str) -> str:
