@@ -1,5 +1,7 @@
 """The send ledger: what became of each email, kept true against Frappe's Email Queue."""
 
+from collections import Counter
+
 import frappe
 from frappe import _
 from frappe.utils import add_to_date, escape_html, now_datetime, strip_html, today
@@ -191,8 +193,7 @@ def find_stopped_deliveries(queued):
 	frappe.qb.update(Ledger).set(Ledger.status, statuses.MAY_HAVE_BEEN_SENT).set(Ledger.error, reason).where(
 		Ledger.name.isin([row.name for row in stopped])
 	).run()
-	for email_campaign in {row.email_campaign for row in stopped}:
-		count = sum(row.email_campaign == email_campaign for row in stopped)
+	for email_campaign, count in Counter(row.email_campaign for row in stopped).items():
 		tell_uncertain(email_campaign, count)
 
 

@@ -57,11 +57,9 @@ def forget_recipient_names(addresses: list[str], anonymous: str):
 			(doctype, name)
 			for name in frappe.get_all(doctype, filters={"email_id": ("in", addresses)}, pluck="name")
 		)
-	for doctype, name in set(people):
-		frappe.db.set_value(
-			"Email Campaign",
-			{"email_campaign_for": doctype, "recipient": name},
-			"recipient_name",
-			anonymous,
-			update_modified=False,
-		)
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	for doctype in ("Lead", "Contact"):
+		if names := {name for of, name in people if of == doctype}:
+			frappe.qb.update(EmailCampaign).set(EmailCampaign.recipient_name, anonymous).where(
+				(EmailCampaign.email_campaign_for == doctype) & EmailCampaign.recipient.isin(names)
+			).run()

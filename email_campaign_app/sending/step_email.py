@@ -95,6 +95,7 @@ class StepMessage:
 		template = frappe.get_cached_doc("Email Template", email_template)
 		rendering.validate_template(email_template, template.subject, template.response_)
 		self.email_template, self.sender = email_template, sender
+		self.account = senders.outgoing_account(sender)  # its footer; the key follows its edits
 		self.subject = template.subject
 		self.source = (template.response_ or "") + email_links.unsubscribe_footer(
 			"{{ unsubscribe_url }}", sender
@@ -113,7 +114,7 @@ class StepMessage:
 		reaches the next email: the template, the sender and its Email Account (its footer),
 		the site's email footer settings and address, the app's footer settings, the language,
 		the app's version (its footer template)."""
-		account = senders.outgoing_account(self.sender)
+		account = self.account
 		made_of = (
 			self.email_template,
 			str(template_modified),
@@ -136,7 +137,7 @@ class StepMessage:
 		html = get_formatted_html(
 			TITLE_SLOT,
 			f"{BODY_START}{protected}{BODY_END}",
-			email_account=senders.outgoing_account(self.sender),  # its footer: the account that sends
+			email_account=self.account,
 			sender=self.sender,
 		)
 		prefix, start, rest = html.partition(BODY_START)
