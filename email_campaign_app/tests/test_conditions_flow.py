@@ -3,6 +3,7 @@ the tracked link over HTTP, the Skipped rows and their reason, a condition waiti
 still on its way, and the Campaign form's refusals and warnings."""
 
 import html
+import re
 
 import frappe
 from frappe.utils import add_days, today
@@ -13,7 +14,9 @@ from email_campaign_app.email_campaign_app.doctype.email_campaign.test_tracking 
 	sent_html,
 	tracked_links,
 )
+from email_campaign_app.sending import ledger, planning
 from email_campaign_app.tests.helpers import (
+	OUTBOX,
 	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_email_campaign,
@@ -153,6 +156,91 @@ class TestABranchOnAClick(IntegrationTestCase):
 			rows[(self.b, 3)].error,
 			f"Not sent: its condition is on {self.a} (day 0), which did not reach this address.",
 		)
+
+
+class TestABranchOnAnOpen(IntegrationTestCase):
+	"""Day 0 with the app's pixel (an Email Account that tracks email status); day 2: B to whoever
+	opened it, C to whoever did not."""
+
+	def setUp(self):
+		ensure_outgoing_email_account()
+		account = frappe.get_doc("Email Account", OUTBOX)
+		account.track_email_status, account.flags.ignore_validate = 1, True
+		account.save(ignore_permissions=True)
+		self.addCleanup(self.stop_tracking)
+		self.a, self.b, self.c = (make_template().name for _ in range(3))
+		self.campaign = make_conditional_campaign(
+			[(self.a, 0, "Always", None), (self.b, 2, "Opened", (self.a, 0)), (self.c, 2, "Not Opened", None)]
+		)
+
+	def stop_tracking(self):
+		account = frappe.get_doc("Email Account", OUTBOX)
+		account.track_email_status, account.flags.ignore_validate = 0, True
+		account.save(ignore_permissions=True)
+
+	def pixel_of(self, email_campaign):
+		from email import message_from_string, policy
+
+		message = frappe.get_all("Email Queue", filters={"reference_name": email_campaign}, pluck="message")[
+			0
+		]
+		body = message_from_string(message, policy=policy.default).get_body(preferencelist=("html",))
+		[src] = re.findall(
+			r'<img src="([^"]*email_campaign_app\.api\.email_opened[^"]*)"', body.get_content()
+		)
+		return path_of(html.unescape(src))
+
+	def test_who_opens_through_the_pixel_gets_one_branch_and_who_does_not_the_other(self):
+		reader = make_email_campaign(self.campaign.name, make_lead().name)
+		other = make_email_campaign(self.campaign.name, make_lead().name)
+		tasks.daily()
+		self.assertEqual(http("GET", self.pixel_of(reader.name), user=None).status_code, 200)
+		mark_sent(reader.name)
+		mark_sent(other.name)
+
+		with self.freeze_time(f"{add_days(today(), 2)} 00:30:00"):
+			tasks.daily()
+		opened, not_opened = ledger_of(reader.name), ledger_of(other.name)
+		self.assertEqual((opened[(self.b, 2)].status, opened[(self.c, 2)].status), ("Queued", "Skipped"))
+		self.assertEqual(
+			(not_opened[(self.b, 2)].status, not_opened[(self.c, 2)].status), ("Skipped", "Queued")
+		)
+		self.assertEqual(
+			not_opened[(self.b, 2)].error, f"Not sent: its condition (Opened {self.a}, day 0) was not met."
+		)
+
+
+class TestThePlannersQueries(IntegrationTestCase):
+	def test_deciding_conditions_costs_the_same_queries_for_few_and_many_email_campaigns(self):
+		ensure_outgoing_email_account()
+		a, b, c = (make_template().name for _ in range(3))
+		campaign = make_conditional_campaign(
+			[(a, 0, "Always", None), (b, 3, "Clicked", None), (c, 3, "Not Clicked", None)]
+		)
+
+		def plan_on_day_three(count):
+			names = [make_email_campaign(campaign.name, make_lead().name).name for _ in range(count)]
+			planning.queue_due_emails(names)
+			for name in names:
+				mark_sent(name)
+			ledger.sync_ledger_with_email_queue()
+			statements = []
+			real_sql = frappe.db.sql
+
+			def counted(*args, **kwargs):
+				statements.append(args[0])
+				return real_sql(*args, **kwargs)
+
+			with self.freeze_time(f"{add_days(today(), 3)} 00:30:00"):
+				frappe.db.sql = counted
+				try:
+					due = planning.plan_due_emails(names)
+				finally:
+					frappe.db.sql = real_sql
+			self.assertEqual((len(due.sends), len(due.skipped)), (count, count))  # C goes, B is skipped
+			return len(statements)
+
+		self.assertEqual(plan_on_day_three(2), plan_on_day_three(12))
 
 
 class TestTheFormsConditions(IntegrationTestCase):
