@@ -12,9 +12,9 @@ from frappe.query_builder.functions import Coalesce
 from frappe.utils import getdate, now_datetime
 
 from email_campaign_app import utils
-from email_campaign_app.core import schedule, statuses
+from email_campaign_app.core import conditions, schedule, statuses
 from email_campaign_app.core.sending_days import EVERY_DAY
-from email_campaign_app.sending import email_links, releasing
+from email_campaign_app.sending import branching, email_links, releasing
 from email_campaign_app.sending.calendars import get_calendars
 from email_campaign_app.sending.ledger import LEDGER
 
@@ -31,10 +31,13 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 	mark_finished(due.finished)
 	for email_campaign, problem in unreachable.items():
 		report_unreachable(email_campaign, problem)
+	branching.write_skipped(due.skipped, due.conditions_of)  # a condition not met: no limit's place
+	branching.report_invalid(due.waiting)
 	chosen = releasing.choose(due.sends, now)
-	# looked at again next minute: what was released (until its rows are written), what waits
-	# for a limit, and what cannot be sent yet (an address may be set during the day)
+	# looked at again next minute: what was released (until its rows are written), what waits (a
+	# limit, the email a condition is on), what cannot be sent yet (an address may be set today)
 	again = {send.email_campaign for send in chosen.sends} | chosen.later_today | set(unreachable)
+	again |= {send.email_campaign for send, why in due.waiting if why == conditions.PENDING}
 	mark_dispatched(set(due.candidates) - again, getdate(now))
 	releasing.remember_waiting(due.candidates, chosen.waiting)
 	frappe.db.commit()
@@ -44,10 +47,11 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 
 def plan_due_emails(
 	email_campaigns: list[str] | None = None, unreachable: dict | None = None, now=None
-) -> schedule.Plan:
+) -> branching.Decided:
 	"""Six queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
 	or Contact, the Email Group members, the schedules, the Campaigns counting business days,
-	the recipients who replied, the ledger; then the core decides.
+	the recipients who replied, the ledger (with what each email became: the facts conditions
+	read); then the core decides what is due, and which conditional rows go.
 
 	Email Campaigns whose Lead or Contact is gone or has no email go into `unreachable`."""
 	now = now or now_datetime()
@@ -59,9 +63,13 @@ def plan_due_emails(
 	else:  # the dispatcher: those whose Send At has come and that may have more to send today
 		send_at = Coalesce(EmailCampaign.send_at, releasing.DEFAULT_SEND_AT)
 		candidate &= (send_at <= now.strftime("%H:%M")) & not_dispatched_on(EmailCampaign, today)
-	candidates = get_candidates(EmailCampaign, candidate, {} if unreachable is None else unreachable)
+	conditions_of: dict = {}  # Email Campaign: its Campaign's conditional steps
+	candidates = get_candidates(
+		EmailCampaign, candidate, {} if unreachable is None else unreachable, conditions_of
+	)
 	candidates = without_replied(candidates, EmailCampaign, candidate)  # stop on reply
-	return schedule.plan(candidates, get_ledger(EmailCampaign, candidate, today), today)
+	entries, facts = get_ledger(EmailCampaign, candidate, today, conditions_of)
+	return branching.decide(schedule.plan(candidates, entries, today), conditions_of, facts)
 
 
 def running_on(EmailCampaign, today):
@@ -78,11 +86,14 @@ def not_dispatched_on(EmailCampaign, today):
 	return EmailCampaign.dispatched_on.isnull() | (EmailCampaign.dispatched_on != today)
 
 
-def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule.Candidate]:
-	"""Every Email Campaign that may have something to send today, with its steps and recipients."""
+def get_candidates(
+	EmailCampaign, candidate, unreachable: dict, conditions_of: dict
+) -> list[schedule.Candidate]:
+	"""Every Email Campaign that may have something to send today, with its steps and recipients
+	(and in `conditions_of`, the conditional steps of those that have some)."""
 	rows = get_email_campaigns_with_people(EmailCampaign, candidate)
 	members = get_email_group_members(EmailCampaign, candidate)
-	steps = get_steps({row[1] for row in rows})
+	steps, conditional = branching.get_schedules({row[1] for row in rows})
 	calendars = get_calendars({row[1] for row in rows})  # business days
 	candidates = []
 	for (
@@ -96,6 +107,8 @@ def get_candidates(EmailCampaign, candidate, unreachable: dict) -> list[schedule
 		unsubscribed,
 		shift,
 	) in rows:
+		if campaign_name in conditional:
+			conditions_of[name] = conditional[campaign_name]  # shared, not copied
 		recipients = ()
 		if email_campaign_for == "Email Group":
 			recipients = members.get(name, ())
@@ -171,44 +184,35 @@ def get_email_group_members(EmailCampaign, candidate) -> dict[str, list[schedule
 	return members
 
 
-def get_steps(campaigns: set[str]) -> dict[str, list[schedule.Step]]:
-	steps: dict[str, list[schedule.Step]] = {}
-	if not campaigns:
-		return steps
-	for row in frappe.get_all(
-		"Campaign Email Schedule",
-		filters={"parenttype": "Campaign", "parent": ("in", list(campaigns))},
-		fields=["parent", "email_template", "send_after_days"],
-		order_by="send_after_days asc, idx asc",
-	):
-		steps.setdefault(row.parent, []).append(schedule.Step(row.email_template, row.send_after_days or 0))
-	return steps
-
-
-def get_ledger(EmailCampaign, candidate, today) -> list[schedule.LedgerEntry]:
+def get_ledger(
+	EmailCampaign, candidate, today, conditions_of: dict
+) -> tuple[list[schedule.LedgerEntry], dict]:
 	"""The candidates' ledger rows that need no more sending today (a row in Error is retried
-	on the day after its attempt)."""
+	on the day after its attempt), and the facts of the emails of the Email Campaigns in
+	`conditions_of` (status, opened: its Communication read, clicked, replied to), read in the
+	same query (the Communication joined only when some Campaign has conditions)."""
 	Ledger = frappe.qb.DocType(LEDGER)
+	query = frappe.qb.from_(Ledger).join(EmailCampaign).on(Ledger.email_campaign == EmailCampaign.name)
+	query, fact_columns = branching.with_facts(query, Ledger) if conditions_of else (query, ())
 	rows = (
-		frappe.qb.from_(Ledger)
-		.join(EmailCampaign)
-		.on(Ledger.email_campaign == EmailCampaign.name)
-		.select(
+		query.select(
 			Ledger.email_campaign,
 			Ledger.email_template,
 			Ledger.send_after_days,
 			Ledger.recipient_email,
 			(Ledger.queued_on == today).as_("queued_today"),  # an int is cheaper to read than a date
+			*fact_columns,
 		)
 		.where(candidate & ((Ledger.status != statuses.ERROR) | (Ledger.queued_on == today)))
 		.run()
 	)
-	return [
-		schedule.LedgerEntry(
-			email_campaign, schedule.Step(email_template, send_after_days or 0), email, bool(queued_today)
-		)
-		for email_campaign, email_template, send_after_days, email, queued_today in rows
-	]
+	entries, facts = [], {}
+	for email_campaign, email_template, send_after_days, email, queued_today, *fact in rows:
+		step = schedule.Step(email_template, send_after_days or 0)
+		entries.append(schedule.LedgerEntry(email_campaign, step, email, bool(queued_today)))
+		if fact and email_campaign in conditions_of:
+			facts[conditions.fact_key(email_campaign, step, email)] = branching.facts_of(*fact)
+	return entries, facts
 
 
 def report_unreachable(email_campaign: str, problem: str):

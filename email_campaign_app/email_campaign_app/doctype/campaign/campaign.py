@@ -6,11 +6,11 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import getdate, today
 
-from email_campaign_app.core import schedule, statuses
+from email_campaign_app.core import conditions, schedule, statuses
 from email_campaign_app.core.sending_days import Calendar
 from email_campaign_app.enrolment import rules as enrolment_rules
+from email_campaign_app.sending import branching, rendering
 from email_campaign_app.sending import calendars as sequence_settings
-from email_campaign_app.sending import rendering
 
 
 class Campaign(Document):
@@ -47,6 +47,7 @@ class Campaign(Document):
 
 	def validate(self):
 		self.validate_schedule()
+		self.validate_conditions()  # before sorting: the row numbers the user sees
 		self.validate_sending_days()
 		self.sort_schedule_by_day()
 		enrolment_rules.validate_rules(self)
@@ -69,6 +70,24 @@ class Campaign(Document):
 				),
 				title=_("Invalid Schedule"),
 			)
+
+	def validate_conditions(self):
+		"""Refuse a condition on a later, same-day or missing step (naming the row and what to
+		change); say that opens are approximate, and which step "the previous step" is."""
+		for row in self.campaign_schedules:
+			row.condition = row.condition or "Always"
+			if row.condition == "Always":
+				row.condition_template, row.condition_after_days = None, 0  # no hidden reference
+		rows = [branching.schedule_row(row) for row in self.campaign_schedules]
+		errors, warnings = conditions.validate(rows, bool(self.stop_on_reply))
+		previous_day = conditions.rows_of_previous_day(rows)
+		messages = [
+			condition_message(problem, rows[problem.row - 1], previous_day) for problem in errors + warnings
+		]
+		if errors:
+			frappe.throw("<br>".join(messages[: len(errors)]), title=_("Invalid Schedule"))
+		if warnings:
+			frappe.msgprint("<br>".join(messages[len(errors) :]), title=_("Send Only If"), indicator="orange")
 
 	def sort_schedule_by_day(self):
 		self.campaign_schedules.sort(key=lambda row: (row.send_after_days, row.idx))
@@ -129,3 +148,34 @@ class Campaign(Document):
 					"all_steps_sent": 0,
 				},
 			)
+
+
+def condition_message(problem: conditions.Problem, row: conditions.ScheduleRow, previous_day) -> str:
+	"""What the form says about a row's condition (its row number is the form's)."""
+	on = conditions.step_referenced(row, previous_day)
+	if problem.code == conditions.NOT_EARLIER:
+		return _("Row #{0}: its condition must be on a step of an earlier day.").format(problem.row)
+	if problem.code == conditions.MISSING_STEP:
+		return _("Row #{0}: its condition is on {1} on day {2}, which is not in the schedule.").format(
+			problem.row, frappe.bold(on.email_template), on.send_after_days
+		)
+	if problem.code == conditions.NO_EARLIER_STEP:
+		return _("Row #{0}: a step of the first day has no earlier step to depend on. Choose Always.").format(
+			problem.row
+		)
+	if problem.code == conditions.REPLIED_STOPS:
+		return _(
+			"Row #{0}: with Stop on Reply, whoever replies receives nothing more, so this condition "
+			"would never be met. Untick Stop on Reply or choose another condition."
+		).format(problem.row)
+	if problem.code == conditions.OPENS_ARE_APPROXIMATE:
+		return _(
+			"Row #{0}: opens are approximate. Image proxies and privacy features open emails nobody "
+			"read, and mail clients that block images hide real opens."
+		).format(problem.row)
+	if problem.code == conditions.PREVIOUS_DAY_BRANCHES:
+		return _(
+			"Row #{0}: the previous day has several steps; its condition is on the last of them, {1}. "
+			"Choose the step if you meant another."
+		).format(problem.row, frappe.bold(on.email_template))
+	return _("Row #{0}: unknown condition {1}.").format(problem.row, frappe.bold(row.condition))

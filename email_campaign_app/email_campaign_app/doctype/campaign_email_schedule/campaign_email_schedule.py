@@ -13,6 +13,11 @@ class CampaignEmailSchedule(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		condition: DF.Literal[
+			"Always", "Opened", "Not Opened", "Clicked", "Not Clicked", "Replied", "Not Replied"
+		]
+		condition_after_days: DF.Int
+		condition_template: DF.Link | None
 		email_template: DF.Link
 		parent: DF.Data
 		parentfield: DF.Data

@@ -1,0 +1,174 @@
+"""Conditional schedule rows in the shell: a row's Send Only If, read from the Campaign's
+schedule, decided by the core (core/conditions.py) on the facts the planner's ledger query
+already reads, and the sends whose condition is not met written as Skipped, in bulk.
+
+The rows' Select holds English labels; the core speaks codes: CODES maps one to the other.
+An empty condition (a row saved before the field existed) is Always.
+"""
+
+from dataclasses import dataclass, field
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Coalesce
+from frappe.utils import now, today
+
+from email_campaign_app import utils
+from email_campaign_app.core import conditions, schedule, statuses
+from email_campaign_app.sending.ledger import LEDGER
+from email_campaign_app.sending.writing import LEDGER_FIELDS, insert_rows
+
+CODES = {
+	"Always": conditions.ALWAYS,
+	"Opened": conditions.OPENED,
+	"Not Opened": conditions.NOT_OPENED,
+	"Clicked": conditions.CLICKED,
+	"Not Clicked": conditions.NOT_CLICKED,
+	"Replied": conditions.REPLIED,
+	"Not Replied": conditions.NOT_REPLIED,
+}
+LABELS = {code: label for label, code in CODES.items()}
+SCHEDULE_FIELDS = (
+	"email_template",
+	"send_after_days",
+	"condition",
+	"condition_template",
+	"condition_after_days",
+)
+
+
+def schedule_row(row) -> conditions.ScheduleRow:
+	"""A Campaign Email Schedule row (a document or a dict of SCHEDULE_FIELDS) for the core."""
+	on = None
+	if row.get("condition_template"):
+		on = schedule.Step(row.get("condition_template"), row.get("condition_after_days") or 0)
+	label = row.get("condition") or "Always"
+	return conditions.ScheduleRow(
+		schedule.Step(row.get("email_template"), row.get("send_after_days") or 0),
+		CODES.get(label, label),  # an unknown label stays unknown: validation names it
+		on,
+	)
+
+
+def label_of(code: str) -> str:
+	return _(LABELS.get(code, code))
+
+
+def with_facts(query, Ledger):
+	"""The ledger query joined to each email's Communication (where its open is recorded), and
+	the columns of its facts: status, opened, clicked, replied to (facts_of)."""
+	Communication = frappe.qb.DocType("Communication")
+	query = query.left_join(Communication).on(Communication.name == Ledger.communication)
+	opened = Coalesce(Communication.read_by_recipient, 0)
+	return query, (Ledger.status, opened, Ledger.clicks > 0, Ledger.replied_on.isnotnull())
+
+
+def facts_of(status, opened, clicked, replied) -> conditions.StepFacts:
+	return conditions.StepFacts(status, bool(opened), bool(clicked), bool(replied))
+
+
+def skip_reason(send: schedule.Send, reason: str, condition: conditions.Condition | None) -> str:
+	"""What the ledger row's Error says about a send skipped for its condition."""
+	on = condition.on if condition and condition.on else schedule.Step("?", 0)
+	if reason == conditions.NOT_DELIVERED:
+		return _("Not sent: its condition is on {0} (day {1}), which did not reach this address.").format(
+			on.email_template, on.send_after_days
+		)
+	return _("Not sent: its condition ({0} {1}, day {2}) was not met.").format(
+		label_of(condition.kind if condition else ""), on.email_template, on.send_after_days
+	)
+
+
+def write_skipped(
+	skipped: list[tuple[schedule.Send, str]],
+	conditions_of: dict[str, dict[schedule.Step, conditions.Condition]],
+) -> set[str]:
+	"""Skipped ledger rows, in one INSERT IGNORE on the send key (a row a concurrent run wrote
+	stays as it is); queued today, so the recipient's next schedule day waits for tomorrow, as
+	after an email sent. A skip takes no place in any sending limit. The Email Campaigns written."""
+	if not skipped:
+		return set()
+	names = list({send.email_campaign for send, _reason in skipped})
+	campaign_of = dict(
+		frappe.get_all(
+			"Email Campaign", filters={"name": ("in", names)}, fields=["name", "campaign_name"], as_list=True
+		)
+	)
+	stamp, user, day, claim = now(), frappe.session.user, today(), frappe.generate_hash(length=12)
+	rows = []
+	for send, reason in skipped:
+		condition = conditions_of.get(send.email_campaign, {}).get(send.step)
+		rows.append(
+			skipped_row(send, campaign_of, stamp, user, day, claim, skip_reason(send, reason, condition))
+		)
+	insert_rows(LEDGER, LEDGER_FIELDS, rows, ignore_duplicates=True)
+	return set(names)
+
+
+def skipped_row(send: schedule.Send, campaign_of: dict, stamp, user, day, claim, reason: str) -> tuple:
+	"""A Skipped ledger row, in writing.LEDGER_FIELDS' order."""
+	return (
+		send.key, stamp, stamp, user, user, 0,
+		send.email_campaign, campaign_of.get(send.email_campaign), send.step.email_template, send.step.send_after_days, send.send_date,
+		send.recipient.email, send.recipient.doctype, send.recipient.name,
+		statuses.SKIPPED, 0, claim, None, None, day, reason, None,
+	)  # fmt: skip
+
+
+def report_invalid(waiting: list[tuple[schedule.Send, str]]):
+	"""A stored schedule the form would refuse (a row written around it, a template renamed
+	without its reference): its conditional sends wait; say so once a day."""
+	for email_campaign in sorted({send.email_campaign for send, why in waiting if why == conditions.INVALID}):
+		message = _(
+			"A condition of its Campaign's schedule is on a step that is missing or not earlier: "
+			"those emails wait until the Campaign's schedule is corrected."
+		)
+		utils.report_once_a_day(
+			_("Email Campaign {0}: {1}").format(email_campaign, message),
+			message,
+			"Email Campaign",
+			email_campaign,
+			comment=True,
+		)
+
+
+def get_schedules(
+	campaigns: set[str],
+) -> tuple[dict[str, list[schedule.Step]], dict[str, dict[schedule.Step, conditions.Condition]]]:
+	"""The Campaigns' steps in schedule order (day, then row), and the conditional steps of
+	those that have some, resolved (one query)."""
+	steps: dict[str, list[schedule.Step]] = {}
+	rows: dict[str, list[conditions.ScheduleRow]] = {}
+	if not campaigns:
+		return steps, {}
+	for row in frappe.get_all(
+		"Campaign Email Schedule",
+		filters={"parenttype": "Campaign", "parent": ("in", list(campaigns))},
+		fields=["parent", *SCHEDULE_FIELDS],
+		order_by="send_after_days asc, idx asc",
+	):
+		schedule_row_ = schedule_row(row)
+		steps.setdefault(row.parent, []).append(schedule_row_.step)
+		rows.setdefault(row.parent, []).append(schedule_row_)
+	resolved = {campaign: conditions.resolve(of) for campaign, of in rows.items()}
+	return steps, {campaign: of for campaign, of in resolved.items() if of}
+
+
+@dataclass
+class Decided(schedule.Plan):
+	"""What is due, once conditions are decided: `sends` go on; `skipped` are written as
+	Skipped; `waiting` are looked at again (the earlier email on its way) or reported (a
+	schedule the form would refuse)."""
+
+	skipped: list = field(default_factory=list)
+	waiting: list = field(default_factory=list)
+	conditions_of: dict = field(default_factory=dict)
+
+
+def decide(due: schedule.Plan, conditions_of: dict, facts: dict) -> Decided:
+	if not conditions_of:
+		return Decided(due.sends, due.finished, due.candidates)
+	decisions = conditions.decide(due.sends, conditions_of, facts)
+	return Decided(
+		decisions.go, due.finished, due.candidates, decisions.skipped, decisions.waiting, conditions_of
+	)

@@ -1,0 +1,295 @@
+"""Conditional schedule rows on the real send path (issue 24): a branch on a click made through
+the tracked link over HTTP, the Skipped rows and their reason, a condition waiting on an email
+still on its way, and the Campaign form's refusals and warnings."""
+
+import html
+import re
+
+import frappe
+from frappe.utils import add_days, today
+
+from email_campaign_app import tasks
+from email_campaign_app.email_campaign_app.doctype.email_campaign.test_tracking import (
+	path_of,
+	sent_html,
+	tracked_links,
+)
+from email_campaign_app.sending import ledger, planning
+from email_campaign_app.tests.helpers import (
+	OUTBOX,
+	IntegrationTestCase,
+	ensure_outgoing_email_account,
+	make_email_campaign,
+	make_lead,
+	make_template,
+	unique,
+)
+from email_campaign_app.tests.http import http
+
+LEDGER = "Email Campaign Send Log"
+OFFER = "https://shop.example.com/offer"
+BODY = f'<p>See <a href="{html.escape(OFFER)}">our offer</a>.</p>'
+
+
+def make_conditional_campaign(rows, track_clicks=1, stop_on_reply=0):
+	"""rows: [(template, day, condition, (template, day) it is on or None)]."""
+	return frappe.get_doc(
+		{
+			"doctype": "Campaign",
+			"campaign_name": unique("Campaign"),
+			"track_clicks": track_clicks,
+			"stop_on_reply": stop_on_reply,
+			"campaign_schedules": [
+				{
+					"email_template": template,
+					"send_after_days": day,
+					"condition": condition,
+					"condition_template": on[0] if on else None,
+					"condition_after_days": on[1] if on else 0,
+				}
+				for template, day, condition, on in rows
+			],
+		}
+	).insert(ignore_permissions=True)
+
+
+def ledger_of(email_campaign):
+	return {
+		(row.email_template, row.send_after_days): row
+		for row in frappe.get_all(
+			LEDGER,
+			filters={"email_campaign": email_campaign},
+			fields=[
+				"name",
+				"email_template",
+				"send_after_days",
+				"status",
+				"error",
+				"email_queue",
+				"queued_on",
+			],
+		)
+	}
+
+
+def mark_sent(email_campaign):
+	"""The emails queued so far left (Frappe's flush does not run in tests); the next sync says so."""
+	queued = [row.email_queue for row in ledger_of(email_campaign).values() if row.email_queue]
+	frappe.db.set_value("Email Queue", {"name": ("in", queued), "status": "Not Sent"}, "status", "Sent")
+
+
+class TestABranchOnAClick(IntegrationTestCase):
+	"""Day 0: the offer; day 3: B to whoever clicked its link, C to whoever did not."""
+
+	def setUp(self):
+		ensure_outgoing_email_account()
+		self.a = make_template(response=BODY).name
+		self.b, self.c = make_template().name, make_template().name
+		self.campaign = make_conditional_campaign(
+			[(self.a, 0, "Always", None), (self.b, 3, "Clicked", None), (self.c, 3, "Not Clicked", None)]
+		)
+
+	def day_three(self):
+		with self.freeze_time(f"{add_days(today(), 3)} 00:30:00"):
+			tasks.daily()
+
+	def test_who_clicks_gets_one_branch_and_who_does_not_the_other(self):
+		clicker = make_email_campaign(self.campaign.name, make_lead().name)
+		other = make_email_campaign(self.campaign.name, make_lead().name)
+		tasks.daily()  # day 0 to both
+		first = ledger_of(clicker.name)[(self.a, 0)]
+		[link] = tracked_links(sent_html(first))
+		response = http("GET", path_of(link), user=None)  # the recipient clicks, as a guest
+		self.assertEqual(response.status_code, 302)
+		mark_sent(clicker.name)
+		mark_sent(other.name)
+
+		self.day_three()
+
+		clicked = ledger_of(clicker.name)
+		self.assertEqual(clicked[(self.b, 3)].status, "Queued")
+		self.assertTrue(clicked[(self.b, 3)].email_queue)
+		self.assertEqual(clicked[(self.c, 3)].status, "Skipped")
+		self.assertIsNone(clicked[(self.c, 3)].email_queue)
+		self.assertEqual(
+			clicked[(self.c, 3)].error, f"Not sent: its condition (Not Clicked {self.a}, day 0) was not met."
+		)
+		did_not = ledger_of(other.name)
+		self.assertEqual(did_not[(self.c, 3)].status, "Queued")
+		self.assertEqual(did_not[(self.b, 3)].status, "Skipped")
+		self.assertIn("(Clicked", did_not[(self.b, 3)].error)
+
+		# skipped is final: a click after the decision sends nothing more, and nothing is written twice
+		[late] = tracked_links(sent_html(ledger_of(other.name)[(self.a, 0)]))
+		http("GET", path_of(late), user=None)
+		self.day_three()
+		self.assertEqual(ledger_of(other.name)[(self.b, 3)].status, "Skipped")
+		self.assertEqual(len(ledger_of(other.name)), 3)
+		self.assertEqual(frappe.db.count("Email Queue", {"reference_name": other.name}), 2)
+
+	def test_a_condition_on_an_email_still_on_its_way_waits_then_is_decided(self):
+		email_campaign = make_email_campaign(self.campaign.name, make_lead().name)
+		tasks.daily()  # day 0 is Queued, not yet Sent
+
+		self.day_three()
+		rows = ledger_of(email_campaign.name)
+		self.assertEqual(set(rows), {(self.a, 0)})  # nothing written for day 3
+		self.assertNotEqual(
+			str(frappe.db.get_value("Email Campaign", email_campaign.name, "dispatched_on")),
+			add_days(today(), 3),
+		)  # looked at again the next minute
+
+		mark_sent(email_campaign.name)
+		self.day_three()
+		rows = ledger_of(email_campaign.name)
+		self.assertEqual((rows[(self.b, 3)].status, rows[(self.c, 3)].status), ("Skipped", "Queued"))
+
+	def test_a_condition_on_an_email_that_failed_skips_both_branches(self):
+		email_campaign = make_email_campaign(self.campaign.name, make_lead().name)
+		tasks.daily()
+		frappe.db.set_value(LEDGER, ledger_of(email_campaign.name)[(self.a, 0)].name, "status", "Failed")
+
+		self.day_three()
+		rows = ledger_of(email_campaign.name)
+		self.assertEqual((rows[(self.b, 3)].status, rows[(self.c, 3)].status), ("Skipped", "Skipped"))
+		self.assertEqual(
+			rows[(self.b, 3)].error,
+			f"Not sent: its condition is on {self.a} (day 0), which did not reach this address.",
+		)
+
+
+class TestABranchOnAnOpen(IntegrationTestCase):
+	"""Day 0 with the app's pixel (an Email Account that tracks email status); day 2: B to whoever
+	opened it, C to whoever did not."""
+
+	def setUp(self):
+		ensure_outgoing_email_account()
+		account = frappe.get_doc("Email Account", OUTBOX)
+		account.track_email_status, account.flags.ignore_validate = 1, True
+		account.save(ignore_permissions=True)
+		self.addCleanup(self.stop_tracking)
+		self.a, self.b, self.c = (make_template().name for _ in range(3))
+		self.campaign = make_conditional_campaign(
+			[(self.a, 0, "Always", None), (self.b, 2, "Opened", (self.a, 0)), (self.c, 2, "Not Opened", None)]
+		)
+
+	def stop_tracking(self):
+		account = frappe.get_doc("Email Account", OUTBOX)
+		account.track_email_status, account.flags.ignore_validate = 0, True
+		account.save(ignore_permissions=True)
+
+	def pixel_of(self, email_campaign):
+		from email import message_from_string, policy
+
+		message = frappe.get_all("Email Queue", filters={"reference_name": email_campaign}, pluck="message")[
+			0
+		]
+		body = message_from_string(message, policy=policy.default).get_body(preferencelist=("html",))
+		[src] = re.findall(
+			r'<img src="([^"]*email_campaign_app\.api\.email_opened[^"]*)"', body.get_content()
+		)
+		return path_of(html.unescape(src))
+
+	def test_who_opens_through_the_pixel_gets_one_branch_and_who_does_not_the_other(self):
+		reader = make_email_campaign(self.campaign.name, make_lead().name)
+		other = make_email_campaign(self.campaign.name, make_lead().name)
+		tasks.daily()
+		self.assertEqual(http("GET", self.pixel_of(reader.name), user=None).status_code, 200)
+		mark_sent(reader.name)
+		mark_sent(other.name)
+
+		with self.freeze_time(f"{add_days(today(), 2)} 00:30:00"):
+			tasks.daily()
+		opened, not_opened = ledger_of(reader.name), ledger_of(other.name)
+		self.assertEqual((opened[(self.b, 2)].status, opened[(self.c, 2)].status), ("Queued", "Skipped"))
+		self.assertEqual(
+			(not_opened[(self.b, 2)].status, not_opened[(self.c, 2)].status), ("Skipped", "Queued")
+		)
+		self.assertEqual(
+			not_opened[(self.b, 2)].error, f"Not sent: its condition (Opened {self.a}, day 0) was not met."
+		)
+
+
+class TestThePlannersQueries(IntegrationTestCase):
+	def test_deciding_conditions_costs_the_same_queries_for_few_and_many_email_campaigns(self):
+		ensure_outgoing_email_account()
+		a, b, c = (make_template().name for _ in range(3))
+		campaign = make_conditional_campaign(
+			[(a, 0, "Always", None), (b, 3, "Clicked", None), (c, 3, "Not Clicked", None)]
+		)
+
+		def plan_on_day_three(count):
+			names = [make_email_campaign(campaign.name, make_lead().name).name for _ in range(count)]
+			planning.queue_due_emails(names)
+			for name in names:
+				mark_sent(name)
+			ledger.sync_ledger_with_email_queue()
+			statements = []
+			real_sql = frappe.db.sql
+
+			def counted(*args, **kwargs):
+				statements.append(args[0])
+				return real_sql(*args, **kwargs)
+
+			with self.freeze_time(f"{add_days(today(), 3)} 00:30:00"):
+				frappe.db.sql = counted
+				try:
+					due = planning.plan_due_emails(names)
+				finally:
+					frappe.db.sql = real_sql
+			self.assertEqual((len(due.sends), len(due.skipped)), (count, count))  # C goes, B is skipped
+			return len(statements)
+
+		self.assertEqual(plan_on_day_three(2), plan_on_day_three(12))
+
+
+class TestTheFormsConditions(IntegrationTestCase):
+	def setUp(self):
+		self.a, self.b, self.c = (make_template().name for _ in range(3))
+
+	def test_a_condition_on_a_later_step_is_refused_naming_the_row(self):
+		with self.assertRaisesRegex(
+			frappe.ValidationError, r"Row #1: its condition must be on a step of an earlier day"
+		):
+			make_conditional_campaign([(self.a, 0, "Clicked", (self.b, 3)), (self.b, 3, "Always", None)])
+
+	def test_a_condition_on_a_step_of_the_same_day_or_missing_is_refused(self):
+		with self.assertRaisesRegex(
+			frappe.ValidationError, r"Row #3: its condition must be on a step of an earlier day"
+		):
+			make_conditional_campaign(
+				[
+					(self.a, 0, "Always", None),
+					(self.b, 3, "Always", None),
+					(self.c, 3, "Clicked", (self.b, 3)),
+				]
+			)
+		with self.assertRaisesRegex(
+			frappe.ValidationError, r"Row #2: its condition is on .* on day 1, which is not in the schedule"
+		):
+			make_conditional_campaign([(self.a, 0, "Always", None), (self.b, 3, "Opened", (self.a, 1))])
+
+	def test_the_first_day_and_replied_with_stop_on_reply_are_refused(self):
+		with self.assertRaisesRegex(
+			frappe.ValidationError, r"Row #1: a step of the first day has no earlier step"
+		):
+			make_conditional_campaign([(self.a, 0, "Not Opened", None)])
+		with self.assertRaisesRegex(frappe.ValidationError, r"Row #2: with Stop on Reply"):
+			make_conditional_campaign(
+				[(self.a, 0, "Always", None), (self.b, 2, "Replied", None)], stop_on_reply=1
+			)
+
+	def test_opened_saves_with_a_warning_and_french_speaks_french(self):
+		frappe.clear_messages()
+		campaign = make_conditional_campaign([(self.a, 0, "Always", None), (self.b, 2, "Opened", None)])
+		self.assertEqual(campaign.campaign_schedules[1].condition, "Opened")
+		[message] = [frappe.parse_json(m) for m in frappe.message_log]
+		self.assertIn("Row #2: opens are approximate", message["message"])
+		self.assertEqual(message["indicator"], "orange")
+
+		frappe.local.lang = "fr"
+		try:
+			with self.assertRaisesRegex(frappe.ValidationError, r"Ligne n° 1 : sa condition doit porter"):
+				make_conditional_campaign([(self.a, 0, "Clicked", (self.b, 3)), (self.b, 3, "Always", None)])
+		finally:
+			frappe.local.lang = "en"
