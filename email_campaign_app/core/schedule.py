@@ -49,10 +49,16 @@ class Send(NamedTuple):
 	step: Step
 	recipient: Recipient
 	send_date: date
+	variant: str | None = None  # the Email Template it carries when its step has A/B variants
+	in_test: bool = False  # one of its step's A/B test emails
 
 	@property
 	def key(self) -> str:
 		return send_key(self.email_campaign, self.step, self.recipient.email)
+
+	@property
+	def email_template(self) -> str:
+		return self.variant or self.step.email_template
 
 
 def send_key(email_campaign: str, step: Step, email: str) -> str:
