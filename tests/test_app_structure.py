@@ -101,6 +101,7 @@ def test_the_expected_doctypes_exist():
 	assert set(APP_DOCTYPES) == {
 		"Campaign", "Campaign Email Schedule", "Campaign Enrolment Rule", "Lead", "Email Campaign", "Email Campaign Send Log",
 		"Email Campaign Suppression", "Email Campaign Settings", "Email Campaign Sending Limit", "Email Campaign Note",
+		"Campaign Variant Test",
 	}  # fmt: skip
 
 

@@ -88,13 +88,13 @@ def test_one_recipient_tests_at_about_the_share_and_every_variant_is_drawn():
 # Who goes, with what, and who waits
 
 
-def tested(*email_campaigns: str, campaign: str = "Onboarding") -> dict:
+def with_tests(*email_campaigns: str, campaign: str = "Onboarding") -> dict:
 	return {name: (campaign, {DAY0: TEST}) for name in email_campaigns}
 
 
 def test_before_the_decision_the_drawn_test_and_the_rest_of_the_group_waits():
 	emails = members(200)
-	result = assign(sends_to("EC-1", emails), tested("EC-1"), {}, {"EC-1": emails})
+	result = assign(sends_to("EC-1", emails), with_tests("EC-1"), {}, {"EC-1": emails})
 	assert len(result.go) == 40 and all(send.in_test for send in result.go)
 	assert {send.variant for send in result.go} == {"Welcome A", "Welcome B"}
 	assert len(result.waiting) == 160
@@ -104,31 +104,31 @@ def test_before_the_decision_the_drawn_test_and_the_rest_of_the_group_waits():
 def test_once_started_the_rest_waits_until_the_decision_time():
 	emails = members(200)
 	states = {("Onboarding", DAY0): State(started_at=NOW)}
-	result = assign(sends_to("EC-1", emails), tested("EC-1"), states, {"EC-1": emails})
+	result = assign(sends_to("EC-1", emails), with_tests("EC-1"), states, {"EC-1": emails})
 	assert {decide_at for _send, decide_at in result.waiting} == {NOW + timedelta(hours=24)}
 
 
 def test_after_the_decision_everyone_due_gets_the_winner_outside_the_test():
 	emails = members(200)
 	states = {("Onboarding", DAY0): State(started_at=NOW, winner="Welcome B")}
-	result = assign(sends_to("EC-1", emails), tested("EC-1"), states, {"EC-1": emails})
+	result = assign(sends_to("EC-1", emails), with_tests("EC-1"), states, {"EC-1": emails})
 	assert not result.waiting
 	assert {(send.variant, send.in_test) for send in result.go} == {("Welcome B", False)}
 
 
 def test_the_draw_ranks_every_recipient_so_the_rest_is_not_drawn_again_after_the_test_left():
 	emails = members(200)
-	first = assign(sends_to("EC-1", emails), tested("EC-1"), {}, {"EC-1": emails})
+	first = assign(sends_to("EC-1", emails), with_tests("EC-1"), {}, {"EC-1": emails})
 	drawn = {send.recipient.email for send in first.go}
 	rest = [email for email in emails if email not in drawn]
-	again = assign(sends_to("EC-1", rest), tested("EC-1"), {}, {"EC-1": emails})
+	again = assign(sends_to("EC-1", rest), with_tests("EC-1"), {}, {"EC-1": emails})
 	assert not again.go and len(again.waiting) == 160
 
 
 def test_a_lead_not_drawn_gets_the_step_template_and_never_waits():
 	names = [f"EC-{i}" for i in range(300)]
 	sends = [send for name in names for send in sends_to(name, ["lead@example.com"])]
-	result = assign(sends, tested(*names), {}, {name: ["lead@example.com"] for name in names})
+	result = assign(sends, with_tests(*names), {}, {name: ["lead@example.com"] for name in names})
 	assert not result.waiting
 	control = [send for send in result.go if not send.in_test]
 	assert control and {send.variant for send in control} == {"Welcome A"}
@@ -144,7 +144,7 @@ def test_a_group_too_small_to_test_does_not_wait_for_a_test_that_never_starts():
 
 def test_sends_of_steps_without_variants_go_unchanged():
 	other = sends_to("EC-1", ["a@example.com"], Step("Reminder", 3))
-	result = assign(other, tested("EC-1"), {}, {"EC-1": ["a@example.com"]})
+	result = assign(other, with_tests("EC-1"), {}, {"EC-1": ["a@example.com"]})
 	assert result.go == other and other[0].email_template == "Reminder"
 
 
@@ -197,8 +197,13 @@ def test_the_form_refuses_a_variant_of_a_missing_step_a_variant_or_itself_or_wit
 
 
 def test_the_form_refuses_a_share_outside_1_to_100_percent_and_less_than_an_hour():
-	assert validate([Row(DAY0, share=0)]) == [Problem(1, variants.BAD_SHARE)]
-	assert validate([Row(DAY0, share=1.5)]) == [Problem(1, variants.BAD_SHARE)]
-	assert validate([Row(DAY0, hours=0)]) == [Problem(1, variants.BAD_HOURS)]
-	assert validate([Row(DAY0, rule="sales")]) == [Problem(1, variants.BAD_RULE)]
-	assert validate([Row(DAY0, share=1.0, hours=1)]) == []
+	variant = Row(Step("Welcome B", 0), variant_of="Welcome A")
+	assert validate([Row(DAY0, share=0), variant]) == [Problem(1, variants.BAD_SHARE)]
+	assert validate([Row(DAY0, share=1.5), variant]) == [Problem(1, variants.BAD_SHARE)]
+	assert validate([Row(DAY0, hours=0), variant]) == [Problem(1, variants.BAD_HOURS)]
+	assert validate([Row(DAY0, rule="sales"), variant]) == [Problem(1, variants.BAD_RULE)]
+	assert validate([Row(DAY0, share=1.0, hours=1), variant]) == []
+
+
+def test_a_step_without_variants_is_not_held_to_its_test_settings():
+	assert validate([Row(DAY0, share=0, hours=0, rule="")]) == []

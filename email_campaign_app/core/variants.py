@@ -90,12 +90,16 @@ class Problem(NamedTuple):
 
 
 def validate(rows: Sequence[Row]) -> list[Problem]:
-	"""What is wrong with a schedule's variants, row by row."""
+	"""What is wrong with a schedule's variants, row by row (a step's test settings matter only
+	when it has variants)."""
 	steps = {row.step for row in rows if not row.variant_of}
+	tested = {Step(row.variant_of, row.step.send_after_days) for row in rows if row.variant_of}
 	problems = []
 	for number, row in enumerate(rows, start=1):
 		if row.variant_of:
 			problems += [Problem(number, code) for code in variant_problems(row, rows, steps)]
+		elif row.step not in tested:
+			continue
 		elif not 0 < row.share <= 1:
 			problems.append(Problem(number, BAD_SHARE))
 		elif row.hours < 1:

@@ -34,6 +34,8 @@ def as_job_arg(send: schedule.Send) -> dict:
 		"email": send.recipient.email,
 		"recipient_doctype": send.recipient.doctype,
 		"recipient_name": send.recipient.name,
+		"variant": send.variant,
+		"in_test": send.in_test,
 	}
 
 
@@ -43,6 +45,8 @@ def from_job_arg(arg: dict) -> schedule.Send:
 		step=schedule.Step(arg["email_template"], int(arg["send_after_days"])),
 		recipient=schedule.Recipient(arg["email"], arg.get("recipient_doctype"), arg.get("recipient_name")),
 		send_date=getdate(arg["send_date"]),
+		variant=arg.get("variant"),  # a job queued before A/B variants has none
+		in_test=bool(arg.get("in_test")),
 	)
 
 

@@ -14,9 +14,11 @@ from frappe.query_builder.functions import Coalesce
 from frappe.utils import now, today
 
 from email_campaign_app import utils
-from email_campaign_app.core import conditions, schedule, statuses
+from email_campaign_app.core import conditions, schedule, statuses, variants
+from email_campaign_app.sending import ab_testing, schedules
 from email_campaign_app.sending.ledger import LEDGER
-from email_campaign_app.sending.writing import LEDGER_FIELDS, insert_rows
+from email_campaign_app.sending.writing import LEDGER_FIELDS
+from email_campaign_app.utils import insert_rows
 
 CODES = {
 	"Always": conditions.ALWAYS,
@@ -28,17 +30,10 @@ CODES = {
 	"Not Replied": conditions.NOT_REPLIED,
 }
 LABELS = {code: label for label, code in CODES.items()}
-SCHEDULE_FIELDS = (
-	"email_template",
-	"send_after_days",
-	"condition",
-	"condition_template",
-	"condition_after_days",
-)
 
 
 def schedule_row(row) -> conditions.ScheduleRow:
-	"""A Campaign Email Schedule row (a document or a dict of SCHEDULE_FIELDS) for the core."""
+	"""A Campaign Email Schedule row (a document or a dict of schedules.FIELDS) for the core."""
 	on = None
 	if row.get("condition_template"):
 		on = schedule.Step(row.get("condition_template"), row.get("condition_after_days") or 0)
@@ -112,6 +107,7 @@ def skipped_row(send: schedule.Send, campaign_of: dict, stamp, user, day, claim,
 		send.email_campaign, campaign_of.get(send.email_campaign), send.step.email_template, send.step.send_after_days, send.send_date,
 		send.recipient.email, send.recipient.doctype, send.recipient.name,
 		statuses.SKIPPED, 0, claim, None, None, day, reason, None,
+		None, 0,
 	)  # fmt: skip
 
 
@@ -134,24 +130,24 @@ def report_invalid(waiting: list[tuple[schedule.Send, str]]):
 
 def get_schedules(
 	campaigns: set[str],
-) -> tuple[dict[str, list[schedule.Step]], dict[str, dict[schedule.Step, conditions.Condition]]]:
-	"""The Campaigns' steps in schedule order (day, then row), and the conditional steps of
-	those that have some, resolved (one query)."""
-	steps: dict[str, list[schedule.Step]] = {}
-	rows: dict[str, list[conditions.ScheduleRow]] = {}
-	if not campaigns:
-		return steps, {}
-	for row in frappe.get_all(
-		"Campaign Email Schedule",
-		filters={"parenttype": "Campaign", "parent": ("in", list(campaigns))},
-		fields=["parent", *SCHEDULE_FIELDS],
-		order_by="send_after_days asc, idx asc",
-	):
-		schedule_row_ = schedule_row(row)
-		steps.setdefault(row.parent, []).append(schedule_row_.step)
-		rows.setdefault(row.parent, []).append(schedule_row_)
-	resolved = {campaign: conditions.resolve(of) for campaign, of in rows.items()}
-	return steps, {campaign: of for campaign, of in resolved.items() if of}
+) -> tuple[
+	dict[str, list[schedule.Step]],
+	dict[str, dict[schedule.Step, conditions.Condition]],
+	dict[str, dict[schedule.Step, variants.ABTest]],
+]:
+	"""The Campaigns' steps in schedule order (day, then row), the conditional steps of those
+	that have some, resolved, and the A/B tests of those with variants (one query)."""
+	steps, conditional, tests = {}, {}, {}
+	for campaign, rows in schedules.read(campaigns).items():
+		step_rows, tests[campaign] = ab_testing.split(rows)
+		resolved = [schedule_row(row) for row in step_rows]
+		steps[campaign] = [row.step for row in resolved]
+		conditional[campaign] = conditions.resolve(resolved)
+	return (
+		steps,
+		{campaign: of for campaign, of in conditional.items() if of},
+		{campaign: of for campaign, of in tests.items() if of},
+	)
 
 
 @dataclass
@@ -163,6 +159,7 @@ class Decided(schedule.Plan):
 	skipped: list = field(default_factory=list)
 	waiting: list = field(default_factory=list)
 	conditions_of: dict = field(default_factory=dict)
+	awaiting_winner: list = field(default_factory=list)  # (send, decision time): see ab_testing
 
 
 def decide(due: schedule.Plan, conditions_of: dict, facts: dict) -> Decided:

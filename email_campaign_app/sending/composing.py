@@ -23,7 +23,7 @@ def compose_email(send: schedule.Send, context: BatchContext) -> QueuedEmail | N
 		return QueuedEmail(send, campaign, None, "", context, skip_reason=reason)
 	sender = context.sender_of(campaign.sender)
 	doc = context.document_for(send.recipient)
-	step = context.step_message(send.step.email_template, sender, doc.get("language"))
+	step = context.step_message(send.email_template, sender, doc.get("language"))
 	pixel = email_links.tracking_pixel(send.email_campaign, send.key) if context.tracks_opens(sender) else ""
 	email = step.for_recipient(
 		doc,
@@ -38,7 +38,7 @@ def compose_preview(send: schedule.Send, context: BatchContext) -> tuple[str, st
 	"""The subject and body a recipient receives for one step, with a marked test footer
 	instead of their unsubscribe link: whoever reads a preview or a test email must not be able
 	to unsubscribe the real recipient."""
-	subject, body = render(send.step.email_template, context.document_for(send.recipient))
+	subject, body = render(send.email_template, context.document_for(send.recipient))
 	return subject, body + email_links.unsubscribe_footer(None)
 
 

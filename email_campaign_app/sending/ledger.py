@@ -26,6 +26,8 @@ def ledger_values(send: schedule.Send, status: str, campaign_name: str | None) -
 		"recipient_doctype": send.recipient.doctype,
 		"recipient_name": send.recipient.name,
 		"status": status,
+		"variant": send.variant,
+		"in_test": int(send.in_test),
 	}
 
 
@@ -65,7 +67,7 @@ def record_error(send: schedule.Send, error: str):
 		reference_name=send.email_campaign,
 	)
 	what = _("Email {0} (day {1}) to {2} could not be queued: {3}.").format(
-		send.step.email_template,
+		send.email_template,
 		send.step.send_after_days,
 		send.recipient.email,
 		escape_html(failure.reason or _("Unknown error")),

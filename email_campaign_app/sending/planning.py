@@ -14,7 +14,7 @@ from frappe.utils import getdate, now_datetime
 from email_campaign_app import utils
 from email_campaign_app.core import conditions, schedule, statuses
 from email_campaign_app.core.sending_days import EVERY_DAY
-from email_campaign_app.sending import branching, email_links, releasing
+from email_campaign_app.sending import ab_testing, branching, email_links, releasing
 from email_campaign_app.sending.calendars import get_calendars
 from email_campaign_app.sending.ledger import LEDGER
 
@@ -34,10 +34,12 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 	branching.write_skipped(due.skipped, due.conditions_of)  # a condition not met: no limit's place
 	branching.report_invalid(due.waiting)
 	chosen = releasing.choose(due.sends, now)
+	ab_testing.hold(chosen.waiting, due.awaiting_winner)
 	# looked at again next minute: what was released (until its rows are written), what waits (a
-	# limit, the email a condition is on), what cannot be sent yet (an address may be set today)
+	# limit, the email a condition is on, an A/B decision), what cannot be sent yet
 	again = {send.email_campaign for send in chosen.sends} | chosen.later_today | set(unreachable)
 	again |= {send.email_campaign for send, why in due.waiting if why == conditions.PENDING}
+	again |= ab_testing.look_again(due.awaiting_winner, now)
 	mark_dispatched(set(due.candidates) - again, getdate(now))
 	releasing.remember_waiting(due.candidates, chosen.waiting)
 	frappe.db.commit()
@@ -51,7 +53,8 @@ def plan_due_emails(
 	"""Six queries whatever the number of Email Campaigns: the Email Campaigns with their Lead
 	or Contact, the Email Group members, the schedules, the Campaigns counting business days,
 	the recipients who replied, the ledger (with what each email became: the facts conditions
-	read); then the core decides what is due, and which conditional rows go.
+	read); then the core decides what is due, which conditional rows go, and A/B variants (one
+	query more for their state when a candidate's Campaign has some, one per decision taken).
 
 	Email Campaigns whose Lead or Contact is gone or has no email go into `unreachable`."""
 	now = now or now_datetime()
@@ -64,12 +67,14 @@ def plan_due_emails(
 		send_at = Coalesce(EmailCampaign.send_at, releasing.DEFAULT_SEND_AT)
 		candidate &= (send_at <= now.strftime("%H:%M")) & not_dispatched_on(EmailCampaign, today)
 	conditions_of: dict = {}  # Email Campaign: its Campaign's conditional steps
+	tests_of: dict = {}  # Email Campaign: (its Campaign, its steps' A/B tests)
 	candidates = get_candidates(
-		EmailCampaign, candidate, {} if unreachable is None else unreachable, conditions_of
+		EmailCampaign, candidate, {} if unreachable is None else unreachable, conditions_of, tests_of
 	)
 	candidates = without_replied(candidates, EmailCampaign, candidate)  # stop on reply
 	entries, facts = get_ledger(EmailCampaign, candidate, today, conditions_of)
-	return branching.decide(schedule.plan(candidates, entries, today), conditions_of, facts)
+	decided = branching.decide(schedule.plan(candidates, entries, today), conditions_of, facts)
+	return ab_testing.assign(decided, candidates, tests_of, now)
 
 
 def running_on(EmailCampaign, today):
@@ -87,28 +92,23 @@ def not_dispatched_on(EmailCampaign, today):
 
 
 def get_candidates(
-	EmailCampaign, candidate, unreachable: dict, conditions_of: dict
+	EmailCampaign, candidate, unreachable: dict, conditions_of: dict, tests_of: dict
 ) -> list[schedule.Candidate]:
 	"""Every Email Campaign that may have something to send today, with its steps and recipients
-	(and in `conditions_of`, the conditional steps of those that have some)."""
+	(and in `conditions_of` and `tests_of`, its Campaign's conditional steps and A/B tests)."""
 	rows = get_email_campaigns_with_people(EmailCampaign, candidate)
 	members = get_email_group_members(EmailCampaign, candidate)
-	steps, conditional = branching.get_schedules({row[1] for row in rows})
+	steps, conditional, tests = branching.get_schedules({row[1] for row in rows})
 	calendars = get_calendars({row[1] for row in rows})  # business days
 	candidates = []
-	for (
-		name,
-		campaign_name,
-		email_campaign_for,
-		recipient,
-		start_date,
-		person,
-		email,
-		unsubscribed,
-		shift,
-	) in rows:
+	for row in rows:
+		name, campaign_name, email_campaign_for, recipient, start_date, person, email, unsubscribed, shift = (
+			row
+		)
 		if campaign_name in conditional:
 			conditions_of[name] = conditional[campaign_name]  # shared, not copied
+		if campaign_name in tests:
+			tests_of[name] = (campaign_name, tests[campaign_name])
 		recipients = ()
 		if email_campaign_for == "Email Group":
 			recipients = members.get(name, ())

@@ -13,10 +13,11 @@ from frappe import _
 from frappe.utils import now, today
 
 from email_campaign_app.core import schedule, statuses
+from email_campaign_app.sending import ab_testing, stored_copy
 from email_campaign_app.sending import step_email as messages
-from email_campaign_app.sending import stored_copy
 from email_campaign_app.sending.delivery import CAMPAIGN_PRIORITY, window_end
 from email_campaign_app.sending.ledger import LEDGER
+from email_campaign_app.utils import insert_rows
 
 
 class QueuedEmail:
@@ -66,23 +67,11 @@ def write(emails: list[QueuedEmail]) -> list[str]:
 		.where(Ledger.name.isin([email.key for email in emails]) & (Ledger.claim == claim))
 		.run(pluck=True)
 	)
+	ab_testing.record_started([email for email in emails if email.key in ours])
 	claimed = [email for email in emails if email.key in ours and email.email]
 	write_communications(claimed)
 	write_email_queues(claimed)
 	return [email.email_queue for email in claimed]
-
-
-def insert_rows(doctype: str, fields: tuple, rows: list[tuple], ignore_duplicates: bool = False):
-	"""One multi-row INSERT (frappe.db.bulk_insert builds the same through the query builder,
-	which costs more than the insert itself for rows this size)."""
-	if not rows:
-		return
-	one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-	frappe.db.sql(
-		f"insert {'ignore ' if ignore_duplicates else ''}into `tab{doctype}` ({', '.join(f'`{field}`' for field in fields)}) "
-		f"values {', '.join([one_row] * len(rows))}",
-		[value for row in rows for value in row],
-	)
 
 
 def retake_rows_in_error(emails: list[QueuedEmail], claim: str):
@@ -109,6 +98,8 @@ def retake_rows_in_error(emails: list[QueuedEmail], claim: str):
 					"queued_on": today(),
 					"error": None,
 					"message_id": email.email.message_id if email.email else None,
+					"variant": email.send.variant,
+					"in_test": int(email.send.in_test),
 				},
 				update_modified=False,
 			)
@@ -119,6 +110,7 @@ LEDGER_FIELDS = (
 	"email_campaign", "campaign_name", "email_template", "send_after_days", "send_date",
 	"recipient_email", "recipient_doctype", "recipient_name",
 	"status", "attempts", "claim", "communication", "email_queue", "queued_on", "error", "message_id",
+	"variant", "in_test",
 )  # fmt: skip
 
 
@@ -130,6 +122,7 @@ def ledger_row(email: QueuedEmail, claim: str) -> tuple:
 		send.recipient.email, send.recipient.doctype, send.recipient.name,
 		email.status, 0, claim, email.communication, email.email_queue, today() if email.email else None,
 		None if email.email else email.skip_reason, email.email.message_id if email.email else None,
+		send.variant, int(send.in_test),
 	)  # fmt: skip
 
 
@@ -149,7 +142,7 @@ def write_communications(emails: list[QueuedEmail]):
 				e.communication, stamp, stamp, user, user, 0,
 				"Communication", "Email", "Sent", "Linked", "Sending",
 				stored_copy.sanitized(e.email.subject), stored_copy.sanitized(e.email.body), e.sender, frappe.utils.parse_addr(e.sender)[0], e.send.recipient.email, stamp,
-				"Email Campaign", e.send.email_campaign, e.campaign.owner, e.send.step.email_template, e.campaign.sender,
+				"Email Campaign", e.send.email_campaign, e.campaign.owner, e.send.email_template, e.campaign.sender,
 				e.email_account, e.email.message_id,
 			)
 			for e in emails

@@ -6,10 +6,10 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import getdate, today
 
-from email_campaign_app.core import conditions, schedule, statuses
+from email_campaign_app.core import conditions, schedule, statuses, variants
 from email_campaign_app.core.sending_days import Calendar
 from email_campaign_app.enrolment import rules as enrolment_rules
-from email_campaign_app.sending import branching, rendering
+from email_campaign_app.sending import ab_testing, branching, rendering
 from email_campaign_app.sending import calendars as sequence_settings
 
 
@@ -47,7 +47,8 @@ class Campaign(Document):
 
 	def validate(self):
 		self.validate_schedule()
-		self.validate_conditions()  # before sorting: the row numbers the user sees
+		self.validate_variants()  # before sorting: the row numbers the user sees
+		self.validate_conditions()
 		self.validate_sending_days()
 		self.sort_schedule_by_day()
 		enrolment_rules.validate_rules(self)
@@ -78,16 +79,51 @@ class Campaign(Document):
 			row.condition = row.condition or "Always"
 			if row.condition == "Always":
 				row.condition_template, row.condition_after_days = None, 0  # no hidden reference
-		rows = [branching.schedule_row(row) for row in self.campaign_schedules]
+		step_rows = [row for row in self.campaign_schedules if not row.variant_of]
+		rows = [branching.schedule_row(row) for row in step_rows]
 		errors, warnings = conditions.validate(rows, bool(self.stop_on_reply))
 		previous_day = conditions.rows_of_previous_day(rows)
 		messages = [
-			condition_message(problem, rows[problem.row - 1], previous_day) for problem in errors + warnings
+			condition_message(
+				problem._replace(row=step_rows[problem.row - 1].idx), rows[problem.row - 1], previous_day
+			)
+			for problem in errors + warnings
 		]
 		if errors:
 			frappe.throw("<br>".join(messages[: len(errors)]), title=_("Invalid Schedule"))
 		if warnings:
 			frappe.msgprint("<br>".join(messages[len(errors) :]), title=_("Send Only If"), indicator="orange")
+
+	def validate_variants(self):
+		"""Refuse a variant of a missing step, of a variant or with a condition of its own, and a
+		test share, rule or decision delay out of range, naming the row; say that opens are
+		approximate when they decide."""
+		rows = [
+			ab_testing.variant_row(row, branching.schedule_row(row).condition)
+			for row in self.campaign_schedules
+		]
+		if problems := variants.validate(rows):
+			frappe.throw(
+				"<br>".join(variant_message(problem, rows[problem.row - 1]) for problem in problems),
+				title=_("Invalid Schedule"),
+			)
+		_steps, tests = variants.steps_and_tests(rows)
+		if any(test.rule == variants.OPENS for test in tests.values()):
+			frappe.msgprint(
+				_(
+					"A/B variants decided by opens: opens are approximate. Image proxies and privacy "
+					"features open emails nobody read, and mail clients that block images hide real opens."
+				),
+				title=_("A/B Variants"),
+				indicator="orange",
+			)
+
+	def get_tests(self) -> dict:
+		"""{step: its A/B test} for the steps with variants."""
+		return variants.steps_and_tests(ab_testing.variant_row(row) for row in self.campaign_schedules)[1]
+
+	def on_trash(self):
+		frappe.db.delete(ab_testing.TEST, {"campaign": self.name})
 
 	def sort_schedule_by_day(self):
 		self.campaign_schedules.sort(key=lambda row: (row.send_after_days, row.idx))
@@ -95,8 +131,11 @@ class Campaign(Document):
 			row.idx = idx
 
 	def get_steps(self) -> list[schedule.Step]:
+		"""Its steps: the schedule's rows that are not A/B variants."""
 		return [
-			schedule.Step(row.email_template, row.send_after_days or 0) for row in self.campaign_schedules
+			schedule.Step(row.email_template, row.send_after_days or 0)
+			for row in self.campaign_schedules
+			if not row.variant_of
 		]
 
 	def get_calendar(self) -> Calendar:
@@ -179,3 +218,26 @@ def condition_message(problem: conditions.Problem, row: conditions.ScheduleRow, 
 			"Choose the step if you meant another."
 		).format(problem.row, frappe.bold(on.email_template))
 	return _("Row #{0}: unknown condition {1}.").format(problem.row, frappe.bold(row.condition))
+
+
+def variant_message(problem: variants.Problem, row: variants.Row) -> str:
+	"""What the form says about a row's A/B variant or test (its row number is the form's)."""
+	if problem.code == variants.OF_ITSELF:
+		return _("Row #{0}: a row cannot be an A/B variant of its own Email Template.").format(problem.row)
+	if problem.code == variants.OF_A_VARIANT:
+		return _("Row #{0}: {1} is itself an A/B variant. Choose the step it is a variant of.").format(
+			problem.row, frappe.bold(row.variant_of)
+		)
+	if problem.code == variants.NOT_A_STEP:
+		return _(
+			"Row #{0}: A/B Variant Of must name a step of the same day; day {1} has no row for {2}."
+		).format(problem.row, row.step.send_after_days, frappe.bold(row.variant_of))
+	if problem.code == variants.WITH_CONDITION:
+		return _("Row #{0}: an A/B variant is sent under its step's condition. Choose Always.").format(
+			problem.row
+		)
+	if problem.code == variants.BAD_SHARE:
+		return _("Row #{0}: Test Share (%) must be more than 0 and at most 100.").format(problem.row)
+	if problem.code == variants.BAD_HOURS:
+		return _("Row #{0}: Decide After (hours) must be at least 1.").format(problem.row)
+	return _("Row #{0}: unknown Winner By {1}.").format(problem.row, frappe.bold(row.rule))

@@ -18,11 +18,15 @@ class CampaignEmailSchedule(Document):
 		]
 		condition_after_days: DF.Int
 		condition_template: DF.Link | None
+		decision_hours: DF.Int
 		email_template: DF.Link
 		parent: DF.Data
 		parentfield: DF.Data
 		parenttype: DF.Data
 		send_after_days: DF.Int
+		test_share: DF.Percent
+		variant_of: DF.Link | None
+		winner_by: DF.Literal["Opens", "Clicks", "Replies"]
 	# end: auto-generated types
 
 	pass

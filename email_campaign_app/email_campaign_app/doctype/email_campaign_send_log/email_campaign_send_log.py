@@ -38,6 +38,7 @@ class EmailCampaignSendLog(Document):
 		email_template: DF.Link | None
 		error: DF.Code | None
 		first_clicked_on: DF.Datetime | None
+		in_test: DF.Check
 		message_id: DF.Data | None
 		queued_on: DF.Date | None
 		recipient_doctype: DF.Link | None
@@ -48,6 +49,7 @@ class EmailCampaignSendLog(Document):
 		send_after_days: DF.Int
 		send_date: DF.Date | None
 		status: DF.Literal["Queued", "Sent", "Error", "Failed", "Skipped", "Bounced"]
+		variant: DF.Link | None
 	# end: auto-generated types
 
 	def validate(self):
