@@ -1,0 +1,200 @@
+"""A/B variants on the real send path (issue 24): an Email Group of 200 split into the test and
+the rest, clicks through the tracked links over HTTP deciding the winner, the winner to the
+rest and nothing sent twice; a pause during the decision delay; Lead campaigns drawn one by
+one; and what the Campaign form refuses."""
+
+from collections import Counter
+
+import frappe
+from frappe.utils import add_to_date, get_datetime, today
+
+from email_campaign_app import tasks
+from email_campaign_app.email_campaign_app.doctype.email_campaign.test_tracking import (
+	path_of,
+	sent_html,
+	tracked_links,
+)
+from email_campaign_app.sending import pausing
+from email_campaign_app.tests.helpers import (
+	IntegrationTestCase,
+	ensure_outgoing_email_account,
+	make_email_campaign,
+	make_email_group,
+	make_lead,
+	make_template,
+	unique,
+)
+from email_campaign_app.tests.http import http
+
+LEDGER = "Email Campaign Send Log"
+TEST = "Campaign Variant Test"
+BODY = '<p>See <a href="{}">our offer</a>.</p>'
+
+
+def make_ab_campaign(a: str, b: str, share=20, winner_by="Clicks", hours=4, **extra):
+	return frappe.get_doc(
+		{
+			"doctype": "Campaign",
+			"campaign_name": unique("Campaign"),
+			"track_clicks": 1,
+			"campaign_schedules": [
+				{
+					"email_template": a,
+					"send_after_days": 0,
+					"test_share": share,
+					"winner_by": winner_by,
+					"decision_hours": hours,
+				},
+				{"email_template": b, "send_after_days": 0, "variant_of": a},
+			],
+			**extra,
+		}
+	).insert(ignore_permissions=True)
+
+
+def ledger_rows(**filters):
+	return frappe.get_all(
+		LEDGER,
+		filters=filters,
+		fields=["name", "recipient_email", "variant", "in_test", "status", "email_queue", "communication"],
+	)
+
+
+def click(row):
+	[link] = tracked_links(sent_html(row))
+	response = http("GET", path_of(link), user=None)  # the recipient clicks, as a guest
+	assert response.status_code == 302, response.status_code
+
+
+def mark_sent(rows):
+	queued = [row.email_queue for row in rows if row.email_queue]
+	frappe.db.set_value("Email Queue", {"name": ("in", queued), "status": "Not Sent"}, "status", "Sent")
+
+
+class TestAnABTestOnAGroupOf200(IntegrationTestCase):
+	def setUp(self):
+		ensure_outgoing_email_account()
+		self.a = make_template(subject="Offer A", response=BODY.format("https://shop.example.com/a")).name
+		self.b = make_template(subject="Offer B", response=BODY.format("https://shop.example.com/b")).name
+		self.campaign = make_ab_campaign(self.a, self.b)
+		domain = unique("group").lower().replace(" ", "-") + ".example.com"
+		self.group = make_email_group([f"member{i}@{domain}" for i in range(200)])
+		self.email_campaign = make_email_campaign(self.campaign.name, self.group.name, "Email Group")
+		self.morning = f"{today()} 09:30:00"
+
+	def run_at(self, time):
+		with self.freeze_time(time):
+			tasks.daily()
+
+	def test_the_test_the_decision_and_the_winner_to_the_rest_each_member_once(self):
+		self.run_at(self.morning)
+		tested = ledger_rows(email_campaign=self.email_campaign.name)
+		self.assertEqual(len(tested), 40)  # 20 % of 200
+		self.assertEqual(Counter(row.variant for row in tested), {self.a: 20, self.b: 20})
+		self.assertTrue(all(row.in_test for row in tested))
+		subjects = Counter(
+			frappe.db.get_value("Communication", row.communication, "subject") for row in tested
+		)
+		self.assertEqual(subjects, {"Offer A": 20, "Offer B": 20})  # each carried its variant
+		test = frappe.get_doc(TEST, {"campaign": self.campaign.name})
+		self.assertEqual(test.started_on, get_datetime(self.morning))
+		self.assertFalse(test.winner)
+
+		self.run_at(f"{today()} 10:00:00")  # before the decision: the rest waits, nothing twice
+		self.assertEqual(len(ledger_rows(email_campaign=self.email_campaign.name)), 40)
+
+		mark_sent(tested)
+		by_variant = {
+			variant: [row for row in tested if row.variant == variant] for variant in (self.a, self.b)
+		}
+		for row in by_variant[self.b][:3] + by_variant[self.a][:1]:
+			click(row)
+
+		self.run_at(f"{today()} 13:31:00")  # four hours after the first test email
+		test.reload()
+		self.assertEqual(test.winner, self.b)  # 3 of 20 clicked B, 1 of 20 A
+		self.assertEqual(test.winner_by, "Clicks")
+		self.assertIn(f"{self.b}: 20 delivered, 0 opened, 3 clicked, 0 replied", test.figures)
+		rows = ledger_rows(email_campaign=self.email_campaign.name)
+		self.assertEqual(len(rows), 200)
+		self.assertEqual(len({row.recipient_email for row in rows}), 200)
+		rest = [row for row in rows if not row.in_test]
+		self.assertEqual(len(rest), 160)
+		self.assertEqual({row.variant for row in rest}, {self.b})
+		self.assertEqual(frappe.db.count("Email Queue", {"reference_name": self.email_campaign.name}), 200)
+
+		self.run_at(f"{today()} 13:45:00")  # once more: nothing sent twice
+		self.assertEqual(frappe.db.count("Email Queue", {"reference_name": self.email_campaign.name}), 200)
+
+	def test_a_pause_during_the_decision_delay_holds_the_decision_until_the_resume(self):
+		self.run_at(self.morning)
+		tested = ledger_rows(email_campaign=self.email_campaign.name)
+		mark_sent(tested)
+		click(next(row for row in tested if row.variant == self.a))
+		with self.freeze_time(f"{today()} 10:00:00"):
+			pausing.pause(frappe.get_doc("Email Campaign", self.email_campaign.name))
+
+		self.run_at(f"{today()} 14:00:00")  # the hours passed while paused: nothing decided, nothing sent
+		self.assertFalse(frappe.db.get_value(TEST, {"campaign": self.campaign.name}, "winner"))
+		self.assertEqual(len(ledger_rows(email_campaign=self.email_campaign.name)), 40)
+
+		with self.freeze_time(f"{today()} 15:00:00"):
+			pausing.resume(frappe.get_doc("Email Campaign", self.email_campaign.name), pausing.SHIFT)
+		self.run_at(f"{today()} 15:01:00")
+		self.assertEqual(frappe.db.get_value(TEST, {"campaign": self.campaign.name}, "winner"), self.a)
+		rows = ledger_rows(email_campaign=self.email_campaign.name)
+		self.assertEqual(len(rows), 200)
+		self.assertEqual({row.variant for row in rows if not row.in_test}, {self.a})
+
+
+class TestABVariantsForLeads(IntegrationTestCase):
+	"""One recipient per Email Campaign: each is drawn, none waits, the winner goes to those
+	whose step comes after the decision."""
+
+	def test_leads_are_drawn_one_by_one_and_the_winner_applies_after_the_decision(self):
+		ensure_outgoing_email_account()
+		a = make_template(subject="Hello A", response=BODY.format("https://shop.example.com/a")).name
+		b = make_template(subject="Hello B", response=BODY.format("https://shop.example.com/b")).name
+		campaign = make_ab_campaign(a, b, share=50, hours=2)
+		names = [make_email_campaign(campaign.name, make_lead().name).name for _ in range(24)]
+		with self.freeze_time(f"{today()} 09:30:00"):
+			tasks.daily()
+		rows = ledger_rows(email_campaign=("in", names))
+		self.assertEqual(len(rows), 24)  # nobody waits
+		tested = [row for row in rows if row.in_test]
+		self.assertTrue(0 < len(tested) < 24, len(tested))
+		self.assertEqual({row.variant for row in rows if not row.in_test}, {a})  # the step's own
+		mark_sent(rows)
+		for row in [row for row in tested if row.variant == b][:2]:
+			click(row)
+
+		late = make_email_campaign(campaign.name, make_lead().name)
+		with self.freeze_time(f"{today()} 11:31:00"):
+			tasks.daily()
+		self.assertEqual(frappe.db.get_value(TEST, {"campaign": campaign.name}, "winner"), b)
+		[row] = ledger_rows(email_campaign=late.name)
+		self.assertEqual((row.variant, row.in_test), (b, 0))
+
+
+class TestTheFormRefusesVariantsThatCannotWork(IntegrationTestCase):
+	def test_a_variant_of_a_missing_step_or_with_a_condition_and_a_share_of_0(self):
+		a, b = make_template().name, make_template().name
+		campaign = make_ab_campaign(a, b)
+		campaign.campaign_schedules[1].send_after_days = 2
+		with self.assertRaisesRegex(frappe.ValidationError, "day 2 has no row for"):
+			campaign.save()
+		campaign.reload()
+		campaign.campaign_schedules[0].test_share = 0
+		with self.assertRaisesRegex(frappe.ValidationError, "Test Share"):
+			campaign.save()
+		campaign.reload()
+		campaign.append("campaign_schedules", {"email_template": make_template().name, "send_after_days": 3})
+		campaign.campaign_schedules[1].condition = "Clicked"
+		with self.assertRaisesRegex(frappe.ValidationError, "Choose Always"):
+			campaign.save()
+
+	def test_the_variant_rows_are_not_steps_of_their_own(self):
+		a, b = make_template().name, make_template().name
+		campaign = make_ab_campaign(a, b)
+		self.assertEqual([step.email_template for step in campaign.get_steps()], [a])
+		self.assertEqual(next(iter(campaign.get_tests().values())).variants, (a, b))
