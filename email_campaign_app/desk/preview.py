@@ -28,19 +28,25 @@ def recipient_for_preview(email_campaign, member: str | None = None) -> schedule
 
 
 def preview(email_campaign: str, member: str | None = None) -> list[dict]:
-	"""Each step's subject and body as this recipient (or group member) will receive them."""
+	"""Each step's subject and body as this recipient (or group member) will receive them; a
+	step with A/B variants, once per variant."""
 	doc = frappe.get_doc("Email Campaign", email_campaign)
 	recipient = recipient_for_preview(doc, member)
 	steps = schedule.in_schedule_order(doc.get_steps())
 	start, calendar = getdate(doc.start_date), doc.get_calendar()
-	sends = [schedule.Send(doc.name, step, recipient, step.send_date(start, calendar)) for step in steps]
+	tests = doc.get_campaign().get_tests()
+	sends = []
+	for step in steps:
+		send = schedule.Send(doc.name, step, recipient, step.send_date(start, calendar))
+		sends += [send._replace(variant=v) for v in tests[step].variants] if step in tests else [send]
 	context = BatchContext(sends)
 	previews = []
 	for send in sends:
 		subject, body = composing.compose_preview(send, context)
 		previews.append(
 			{
-				"email_template": send.step.email_template,
+				"email_template": send.email_template,
+				"variant_of": send.step.email_template if send.email_template != send.step.email_template else None,
 				"send_after_days": send.step.send_after_days,
 				"send_date": send.send_date,
 				"recipient": recipient.email,

@@ -5,6 +5,7 @@ frappe.ui.form.on("Campaign", {
 	refresh(frm) {
 		campaign.render_sequence(frm);
 		if (!frm.is_new()) {
+			campaign.render_tests(frm);
 			frm.add_custom_button(
 				__("Email Campaign"),
 				() => {
@@ -156,6 +157,34 @@ const campaign = {
 			filter_group.add_filters_to_filter_group(campaign.stored_filters(rule));
 			dialog.show();
 		});
+	},
+
+	// each A/B test of the schedule: its step, when it started, its winner and its figures
+	async render_tests(frm) {
+		const tests = await frappe.db.get_list("Campaign Variant Test", {
+			filters: { campaign: frm.doc.name },
+			fields: ["email_template", "send_after_days", "started_on", "winner", "winner_by", "decided_on", "figures"],
+			order_by: "send_after_days asc",
+		});
+		if (!tests.length) return;
+		const esc = frappe.utils.escape_html;
+		const items = tests.map((test) => {
+			const step = __("Day {0}: {1}", [test.send_after_days, esc(test.email_template)]);
+			const state = test.winner
+				? __("Winner: {0} (by {1}), decided on {2}", [
+						`<b>${esc(test.winner)}</b>`,
+						esc(__(test.winner_by)),
+						frappe.datetime.str_to_user(test.decided_on),
+				  ])
+				: __("Testing since {0}", [frappe.datetime.str_to_user(test.started_on)]);
+			const figures = (test.figures || "")
+				.split("\n")
+				.filter(Boolean)
+				.map((line) => `<div class="text-muted small">${esc(line)}</div>`)
+				.join("");
+			return `<div class="mb-2"><div>${step} · ${state}</div>${figures}</div>`;
+		});
+		frm.dashboard.add_section(items.join(""), __("A/B Tests"));
 	},
 
 	stored_filters(rule) {

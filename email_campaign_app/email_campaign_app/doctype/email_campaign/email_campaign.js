@@ -148,8 +148,11 @@ const email_campaign = {
 			frappe.datetime.str_to_user(step.send_date),
 			frappe.utils.escape_html(step.recipient),
 		]);
+		const variant = step.variant_of
+			? " · " + __("A/B variant of {0}", [frappe.utils.escape_html(step.variant_of)])
+			: "";
 		return `<div class="email-campaign-preview border rounded p-3 mb-3">
-			<div class="text-muted small">${frappe.utils.escape_html(step.email_template)} · ${when}</div>
+			<div class="text-muted small">${frappe.utils.escape_html(step.email_template)}${variant} · ${when}</div>
 			<h5 class="mt-2">${frappe.utils.escape_html(step.subject)}</h5>
 			<iframe class="w-100 border-0" style="min-height: 260px" sandbox srcdoc="${frappe.utils.escape_html(step.body)}"></iframe>
 		</div>`;
@@ -166,7 +169,7 @@ const email_campaign = {
 					fieldname: "email_template",
 					fieldtype: "Select",
 					label: __("Email Template"),
-					options: steps.map((s) => s.email_template),
+					options: [...new Set(steps.map((s) => s.email_template))],
 					default: steps.length ? steps[0].email_template : null,
 					reqd: 1,
 				},
