@@ -16,12 +16,12 @@ from email_campaign_app.email_campaign_app.doctype.email_campaign.test_tracking 
 )
 from email_campaign_app.sending import ledger, planning
 from email_campaign_app.tests.helpers import (
-	OUTBOX,
 	IntegrationTestCase,
 	ensure_outgoing_email_account,
 	make_email_campaign,
 	make_lead,
 	make_template,
+	set_open_tracking,
 	unique,
 )
 from email_campaign_app.tests.http import http
@@ -164,19 +164,12 @@ class TestABranchOnAnOpen(IntegrationTestCase):
 
 	def setUp(self):
 		ensure_outgoing_email_account()
-		account = frappe.get_doc("Email Account", OUTBOX)
-		account.track_email_status, account.flags.ignore_validate = 1, True
-		account.save(ignore_permissions=True)
-		self.addCleanup(self.stop_tracking)
+		set_open_tracking(1)
+		self.addCleanup(set_open_tracking, 0)
 		self.a, self.b, self.c = (make_template().name for _ in range(3))
 		self.campaign = make_conditional_campaign(
 			[(self.a, 0, "Always", None), (self.b, 2, "Opened", (self.a, 0)), (self.c, 2, "Not Opened", None)]
 		)
-
-	def stop_tracking(self):
-		account = frappe.get_doc("Email Account", OUTBOX)
-		account.track_email_status, account.flags.ignore_validate = 0, True
-		account.save(ignore_permissions=True)
 
 	def pixel_of(self, email_campaign):
 		from email import message_from_string, policy
