@@ -124,7 +124,7 @@ def report_invalid(waiting: list[tuple[schedule.Send, str]]):
 			"those emails wait until the Campaign's schedule is corrected."
 		)
 		utils.report_once_a_day(
-			_("Email Campaign {0}: {1}").format(email_campaign, message),
+			_("Email Campaign {0}: a condition of its schedule is invalid").format(email_campaign),
 			message,
 			"Email Campaign",
 			email_campaign,
