@@ -37,7 +37,7 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 	# looked at again next minute: what was released (until its rows are written), what waits (a
 	# limit, the email a condition is on), what cannot be sent yet (an address may be set today)
 	again = {send.email_campaign for send in chosen.sends} | chosen.later_today | set(unreachable)
-	again |= {send.email_campaign for send, why in due.waiting if why == conditions.PENDING}
+	again |= branching.hold_waiting(chosen.waiting, due.waiting, due.conditions_of)
 	mark_dispatched(set(due.candidates) - again, getdate(now))
 	releasing.remember_waiting(due.candidates, chosen.waiting)
 	frappe.db.commit()

@@ -501,3 +501,46 @@ class TestABranchOnAReply(IntegrationTestCase):
 			replied[(c, 3)].error, f"Not sent: its condition (Not Replied {a}, day 0) was not met."
 		)
 		self.assertEqual(frappe.db.get_value("Email Campaign", answered.name, "status"), "In Progress")
+
+
+class TestWhatTheDeskSaysOfConditions(IntegrationTestCase):
+	"""The schedule view (over HTTP, as a Sales Manager) says that a row waits for the email its
+	condition is on, then counts the row skipped; the performance report counts it too."""
+
+	def test_the_schedule_view_shows_the_wait_then_the_skipped_row(self):
+		from email_campaign_app.email_campaign_app.report.email_campaign_performance.email_campaign_performance import (
+			execute as performance_report,
+		)
+		from email_campaign_app.tests.http import Client, ensure_user
+
+		ensure_outgoing_email_account()
+		a, b, c = make_template(response=BODY).name, make_template().name, make_template().name
+		campaign = make_conditional_campaign(
+			[(a, 0, "Always", None), (b, 3, "Clicked", None), (c, 3, "Not Clicked", None)]
+		)
+		email_campaign = make_email_campaign(campaign.name, make_lead().name)
+		manager = Client(ensure_user("ec-cond-sales-manager@example.com", ("Sales Manager",)))
+
+		def view():
+			response = manager.method("email_campaign.get_schedule_view", email_campaign=email_campaign.name)
+			self.assertEqual(response.status_code, 200)
+			return {row["email_template"]: row for row in response.json["message"]}
+
+		tasks.daily()
+		on_day(self, 3)  # A still in the Email Queue: B and C wait for it
+		rows = view()
+		waits_for = f"the email its condition is on ({a}, day 0) to be sent"
+		self.assertEqual(
+			[(rows[t]["waiting"], rows[t]["waiting_reason"]) for t in (b, c)], [(1, waits_for)] * 2
+		)
+		self.assertEqual(rows[b]["skipped"], 0)
+
+		mark_sent(email_campaign.name)
+		on_day(self, 3)
+		rows = view()
+		self.assertEqual(
+			[(rows[t]["skipped"], rows[t]["waiting"]) for t in (a, b, c)], [(0, 0), (1, 0), (0, 0)]
+		)
+		columns, data, *_ = performance_report({"campaign_name": campaign.name})
+		self.assertEqual([(row.email_template, row.skipped) for row in data], [(a, 0), (b, 1), (c, 0)])
+		self.assertIn("Skipped", [column["label"] for column in columns])
