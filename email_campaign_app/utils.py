@@ -7,6 +7,7 @@ import frappe
 from frappe.utils import cint, get_datetime, getdate, today
 
 DAY = 24 * 60 * 60
+ERROR_LOG_TITLE_LENGTH = 140  # Error Log's method field (Data)
 
 
 def report_once_a_day(
@@ -20,7 +21,10 @@ def report_once_a_day(
 		return
 	frappe.cache.set_value(key, 1, expires_in_sec=DAY)
 	frappe.log_error(
-		title=title, message=message, reference_doctype=reference_doctype, reference_name=reference_name
+		title=title[:ERROR_LOG_TITLE_LENGTH],  # longer, the insert fails and the run with it
+		message=message,
+		reference_doctype=reference_doctype,
+		reference_name=reference_name,
 	)
 	if comment:
 		frappe.get_doc(reference_doctype, reference_name).add_comment("Comment", message)

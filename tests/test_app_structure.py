@@ -280,6 +280,11 @@ def test_python_reads_only_fields_that_exist():
 	assert checked > 10
 
 
+def child_doctype(doctype, table_field):
+	[options] = [f["options"] for f in APP_DOCTYPES[doctype]["fields"] if f["fieldname"] == table_field]
+	return options
+
+
 def test_form_scripts_use_fields_that_exist():
 	for path in MODULE.glob("doctype/*/*.js"):
 		doctype = load(path.parent / f"{path.parent.name}.json")["name"]
@@ -289,9 +294,14 @@ def test_form_scripts_use_fields_that_exist():
 		else:
 			handlers_block = ""
 		used = set(re.findall(r"frm\.doc\.(?!__)(\w+)", source))  # __onload: Frappe's, not a field
+		# a query on a child table's field: the field is the child doctype's
+		child_queries = re.findall(r"frm\.set_query\(\s*\"(\w+)\",\s*\"(\w+)\"", source)
+		for field, table in child_queries:
+			assert field in fieldnames(child_doctype(doctype, table)), f"{path.name}: {field} in {table}"
 		used |= set(
 			re.findall(
-				r"frm\.(?:set_value|set_query|toggle_display|toggle_reqd|get_field)\(\s*\"(\w+)\"", source
+				r"frm\.(?:set_value|set_query|toggle_display|toggle_reqd|get_field)\(\s*\"(\w+)\"(?!,\s*\")",
+				source,
 			)
 		)
 		handlers = re.findall(r"^\t(\w+)\(frm\)", handlers_block, re.M)

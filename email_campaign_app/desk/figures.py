@@ -15,7 +15,7 @@ from email_campaign_app.sending import pausing, releasing
 from email_campaign_app.sending.ledger import LEDGER
 
 STEP_FIGURES = (
-	"queued", "in_queue", "waiting", "sent", "failed", "retrying", "may_have_been_sent", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
+	"queued", "in_queue", "waiting", "sent", "skipped", "failed", "retrying", "may_have_been_sent", "bounced", "complaints", "opened", "clicked", "clicks", "replied", "unsubscribed",
 )  # fmt: skip
 # what a marketer reads: the share of the emails sent that were opened, clicked, answered…
 RATES = {
@@ -36,7 +36,7 @@ def add_rates(row: dict) -> dict:
 
 
 def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
-	"""Per step: emails queued, sent, failed (for good), retrying, bounced (after the server
+	"""Per step: emails queued, sent, skipped (a condition not met…), failed (for good), retrying, bounced (after the server
 	accepted them), complained about, opened, clicked (and the clicks), replied to, recipients
 	who unsubscribed after it, and the most common reason of the failures.
 
@@ -68,6 +68,7 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 			).as_("in_queue"),
 			count(Ledger.status == statuses.WAITING).as_("waiting"),
 			count(EmailQueue.status == "Sent").as_("sent"),
+			count(Ledger.status == statuses.SKIPPED).as_("skipped"),  # a condition not met, among others
 			count(Ledger.status == statuses.FAILED).as_("failed"),
 			count(
 				(Ledger.status == statuses.ERROR)

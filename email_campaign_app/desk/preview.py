@@ -46,7 +46,9 @@ def preview(email_campaign: str, member: str | None = None) -> list[dict]:
 		previews.append(
 			{
 				"email_template": send.email_template,
-				"variant_of": send.step.email_template if send.email_template != send.step.email_template else None,
+				"variant_of": send.step.email_template
+				if send.variant not in (None, send.step.email_template)
+				else None,
 				"send_after_days": send.step.send_after_days,
 				"send_date": send.send_date,
 				"recipient": recipient.email,

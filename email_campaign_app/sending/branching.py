@@ -15,7 +15,7 @@ from frappe.utils import now, today
 
 from email_campaign_app import utils
 from email_campaign_app.core import conditions, schedule, statuses, variants
-from email_campaign_app.sending import ab_testing, schedules
+from email_campaign_app.sending import ab_testing, releasing, schedules
 from email_campaign_app.sending.ledger import LEDGER
 from email_campaign_app.sending.writing import LEDGER_FIELDS
 from email_campaign_app.utils import insert_rows
@@ -111,6 +111,28 @@ def skipped_row(send: schedule.Send, campaign_of: dict, stamp, user, day, claim,
 	)  # fmt: skip
 
 
+def hold_waiting(
+	waiting: dict,
+	held: list[tuple[schedule.Send, str]],
+	conditions_of: dict[str, dict[schedule.Step, conditions.Condition]],
+) -> set[str]:
+	"""What waits on a condition, put beside what waits for a limit (`releasing.Release.waiting`)
+	so that the Desk says why (releasing.remember_waiting); the Email Campaigns waiting for an
+	email on its way, looked at again on the dispatcher's next run."""
+	for send, why in held:
+		condition = conditions_of.get(send.email_campaign, {}).get(send.step)
+		releasing.hold(waiting, [send], waiting_reason(why, condition))
+	return {send.email_campaign for send, why in held if why == conditions.PENDING}
+
+
+def waiting_reason(why: str, condition: conditions.Condition | None) -> str:
+	if why == conditions.PENDING and condition and condition.on:
+		return _("the email its condition is on ({0}, day {1}) to be sent").format(
+			condition.on.email_template, condition.on.send_after_days
+		)
+	return _("a correction of its condition in the Campaign's schedule")
+
+
 def report_invalid(waiting: list[tuple[schedule.Send, str]]):
 	"""A stored schedule the form would refuse (a row written around it, a template renamed
 	without its reference): its conditional sends wait; say so once a day."""
@@ -120,7 +142,7 @@ def report_invalid(waiting: list[tuple[schedule.Send, str]]):
 			"those emails wait until the Campaign's schedule is corrected."
 		)
 		utils.report_once_a_day(
-			_("Email Campaign {0}: {1}").format(email_campaign, message),
+			_("Email Campaign {0}: a condition of its schedule is invalid").format(email_campaign),
 			message,
 			"Email Campaign",
 			email_campaign,

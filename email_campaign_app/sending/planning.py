@@ -38,7 +38,7 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 	# looked at again next minute: what was released (until its rows are written), what waits (a
 	# limit, the email a condition is on, an A/B decision), what cannot be sent yet
 	again = {send.email_campaign for send in chosen.sends} | chosen.later_today | set(unreachable)
-	again |= {send.email_campaign for send, why in due.waiting if why == conditions.PENDING}
+	again |= branching.hold_waiting(chosen.waiting, due.waiting, due.conditions_of)
 	again |= ab_testing.look_again(due.awaiting_winner, now)
 	mark_dispatched(set(due.candidates) - again, getdate(now))
 	releasing.remember_waiting(due.candidates, chosen.waiting)

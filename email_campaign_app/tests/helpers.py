@@ -39,6 +39,17 @@ def ensure_outgoing_email_account(smtp_port=2525):
 		account.save(ignore_permissions=True)  # clears the cached account other processes read
 
 
+def set_open_tracking(value: int):
+	"""Switch the test outbox's email status tracking (the app's pixel) on or off. Frappe keeps
+	the outgoing Email Accounts it found in `frappe.local.outgoing_email_account` for the whole
+	process and a save does not clear them: forget them, or a send in this process still reads
+	the value an earlier test saw."""
+	account = frappe.get_doc("Email Account", OUTBOX)
+	account.track_email_status, account.flags.ignore_validate = value, True
+	account.save(ignore_permissions=True)
+	frappe.local.outgoing_email_account = {}
+
+
 def warm_cache():
 	"""The module maps and hooks in the cache, as a running site has them."""
 	frappe.setup_module_map(include_all_apps=True)

@@ -2,6 +2,14 @@
 // For license information, please see license.txt
 
 frappe.ui.form.on("Campaign", {
+	setup(frm) {
+		// a condition is on a step of an earlier day: offer only those rows' Email Templates
+		frm.set_query("condition_template", "campaign_schedules", (doc, cdt, cdn) => {
+			const templates = campaign.earlier_rows(frm, locals[cdt][cdn]).map((row) => row.email_template);
+			return { filters: { name: ["in", templates.length ? templates : [""]] } };
+		});
+	},
+
 	refresh(frm) {
 		campaign.render_sequence(frm);
 		if (!frm.is_new()) {
@@ -47,6 +55,20 @@ frappe.ui.form.on("Campaign Email Schedule", {
 	email_template: (frm) => campaign.render_sequence(frm),
 	send_after_days: (frm) => campaign.render_sequence(frm),
 	campaign_schedules_remove: (frm) => campaign.render_sequence(frm),
+	condition: (frm) => campaign.render_sequence(frm),
+	condition_after_days: (frm) => campaign.render_sequence(frm),
+	condition_template(frm, cdt, cdn) {
+		// the day of the earlier row that has this template (the latest, if several)
+		const row = locals[cdt][cdn];
+		const days = campaign
+			.earlier_rows(frm, row)
+			.filter((earlier) => earlier.email_template === row.condition_template)
+			.map((earlier) => cint(earlier.send_after_days));
+		if (days.length) {
+			frappe.model.set_value(cdt, cdn, "condition_after_days", Math.max(...days));
+		}
+		campaign.render_sequence(frm);
+	},
 });
 
 frappe.ui.form.on("Campaign Enrolment Rule", {
@@ -70,7 +92,31 @@ const campaign = {
 		["send_on_sunday", "Sunday"],
 	],
 
+	// the rows of the schedule on a day before `row`'s: the steps its condition may be on
+	earlier_rows(frm, row) {
+		return (frm.doc.campaign_schedules || []).filter(
+			(earlier) => earlier.email_template && cint(earlier.send_after_days) < cint(row.send_after_days)
+		);
+	},
+
+	// "Only if Clicked: Welcome, day 0" under a conditional row's template (escaped: names are typed)
+	condition_of(row) {
+		if (!row.condition || row.condition === "Always") {
+			return "";
+		}
+		const condition = frappe.utils.escape_html(__(row.condition));
+		const text = row.condition_template
+			? __("Only if {0}: {1}, day {2}", [
+					condition,
+					frappe.utils.escape_html(row.condition_template),
+					cint(row.condition_after_days),
+			  ])
+			: __("Only if {0}: the previous step", [condition]);
+		return `<div class="campaign-sequence-condition small">${text}</div>`;
+	},
+
 	// "Day 0 → Day 2 → Day 5", each day with its Email Templates (business days when counted so)
+	// and each row's condition
 	render_sequence(frm) {
 		const $wrapper = frm.get_field("sequence_html").$wrapper;
 		const by_day = new Map();
@@ -79,7 +125,7 @@ const campaign = {
 			.sort((a, b) => a.send_after_days - b.send_after_days)
 			.forEach((row) => {
 				const day = cint(row.send_after_days);
-				by_day.set(day, [...(by_day.get(day) || []), row.email_template]);
+				by_day.set(day, [...(by_day.get(day) || []), row]);
 			});
 		if (!by_day.size) {
 			$wrapper.html(
@@ -91,16 +137,16 @@ const campaign = {
 		}
 		const business = cint(frm.doc.business_days);
 		const steps = [...by_day].map(
-			([day, templates]) => `<div class="campaign-sequence-step border rounded px-3 py-2">
+			([day, rows]) => `<div class="campaign-sequence-step border rounded px-3 py-2">
 				<div class="campaign-sequence-day font-weight-bold">${
 					business ? __("Business day {0}", [day]) : __("Day {0}", [day])
 				}</div>
-				${templates
+				${rows
 					.map(
-						(template) =>
+						(row) =>
 							`<div class="campaign-sequence-template text-muted small">${frappe.utils.escape_html(
-								template
-							)}</div>`
+								row.email_template
+							)}</div>${campaign.condition_of(row)}`
 					)
 					.join("")}
 			</div>`

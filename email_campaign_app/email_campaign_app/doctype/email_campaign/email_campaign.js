@@ -243,6 +243,7 @@ const email_campaign = {
 			__("Sent"),
 			__("In Queue"),
 			__("Waiting"),
+			__("Skipped"),
 			__("Failed"),
 			__("Retrying"),
 			__("Bounced"),
@@ -263,6 +264,7 @@ const email_campaign = {
 				<td>${s.sent}</td>
 				<td>${s.in_queue}</td>
 				<td title="${frappe.utils.escape_html(s.waiting_reason || "")}">${s.waiting}</td>
+				<td>${s.skipped}</td>
 				<td title="${frappe.utils.escape_html(s.failure_reason)}">${s.failed}</td>
 				<td>${s.retrying}</td><td>${s.bounced}</td><td>${s.complaints}</td>
 				<td>${with_rate(s.opened, s.open_rate, s.sent)}</td>

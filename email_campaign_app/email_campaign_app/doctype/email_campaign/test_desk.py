@@ -188,20 +188,11 @@ class TestOpenTracking(IntegrationTestCase):
 	its Email Queue is not linked to the Communication, so Frappe's own pixel is not added."""
 
 	def setUp(self):
-		from email_campaign_app.tests.helpers import OUTBOX
+		from email_campaign_app.tests.helpers import set_open_tracking
 
 		ensure_outgoing_email_account()
-		account = frappe.get_doc("Email Account", OUTBOX)
-		account.track_email_status = 1
-		account.flags.ignore_validate = True
-		account.save(ignore_permissions=True)
-		self.addCleanup(self.stop_tracking, account)
-
-	def stop_tracking(self, account):
-		account.reload()
-		account.track_email_status = 0
-		account.flags.ignore_validate = True
-		account.save(ignore_permissions=True)
+		set_open_tracking(1)
+		self.addCleanup(set_open_tracking, 0)
 
 	def pixel_of(self, email_campaign):
 		import re

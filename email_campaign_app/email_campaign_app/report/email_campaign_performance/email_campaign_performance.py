@@ -74,7 +74,7 @@ def check_dates(filters):
 
 FIGURES = (
 	("sent", "Sent", "Int"), ("in_queue", "In Queue", "Int"), ("waiting", "Waiting", "Int"),
-	("failed", "Failed", "Int"), ("retrying", "Retrying", "Int"),
+	("skipped", "Skipped", "Int"), ("failed", "Failed", "Int"), ("retrying", "Retrying", "Int"),
 	("opened", "Opened", "Int"), ("open_rate", "Open Rate", "Percent"),
 	("clicked", "Clicked", "Int"), ("click_rate", "Click Rate", "Percent"), ("clicks", "Clicks", "Int"),
 	("replied", "Replies", "Int"), ("reply_rate", "Reply Rate", "Percent"),
