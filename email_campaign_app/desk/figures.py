@@ -36,23 +36,57 @@ def add_rates(row: dict) -> dict:
 
 
 def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
-	"""Per step: emails queued, sent, skipped (a condition not met…), failed (for good), retrying, bounced (after the server
-	accepted them), complained about, opened, clicked (and the clicks), replied to, recipients
-	who unsubscribed after it, and the most common reason of the failures.
+	"""Per step: emails queued, sent, skipped (a condition not met…), failed (for good), retrying,
+	bounced (after the server accepted them), complained about, opened, clicked (and the
+	clicks), replied to, recipients who unsubscribed after it, and the most common reason of the
+	failures.
 
 	`filters` take `email_campaign`, `campaign_name`, `from_date`, `to_date` (ledger creation).
 	"""
 	Ledger = frappe.qb.DocType(LEDGER)
-	EmailQueue = frappe.qb.DocType("Email Queue")
-	Communication = frappe.qb.DocType("Communication")
-
-	def count(condition):
-		return Sum(Case().when(condition, 1).else_(0))
-
 	keys = [Ledger.email_template, Ledger.send_after_days]
 	if group_by_campaign:
 		keys.insert(0, Ledger.campaign_name)
-	query = (
+	rows = ledger_figures(Ledger, keys, in_scope(Ledger, filters))
+	unsubscribed = unsubscribes_by_step(filters, group_by_campaign)
+	reasons = main_failure_reasons(filters, group_by_campaign)
+	held = held_back(filters, group_by_campaign, {row.get("campaign_name") for row in rows})
+	for row in rows:
+		key = (row.get("campaign_name"), row.email_template, row.send_after_days)
+		row.unsubscribed = unsubscribed.get(key, 0)
+		row.failure_reason = reasons.get(key, "")
+		count, why = held.get(key, (0, ""))
+		row.waiting += count
+		row.waiting_reason = why
+		add_rates(row)
+	return rows
+
+
+def variant_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
+	"""Per step with A/B variants, per variant (`variant`): the figures of the emails that
+	carried it, test emails and winners alike, and how many were test emails (`test_emails`)."""
+	Ledger = frappe.qb.DocType(LEDGER)
+	keys = [Ledger.email_template, Ledger.send_after_days, Ledger.variant]
+	if group_by_campaign:
+		keys.insert(0, Ledger.campaign_name)
+	scope = in_scope(Ledger, filters) & Ledger.variant.isnotnull()
+	rows = ledger_figures(Ledger, keys, scope, count_where(Ledger.in_test == 1).as_("test_emails"))
+	for row in rows:
+		row.update(unsubscribed=0, failure_reason="", waiting_reason="")
+		add_rates(row)
+	return rows
+
+
+def count_where(condition):
+	return Sum(Case().when(condition, 1).else_(0))
+
+
+def ledger_figures(Ledger, keys: list, scope, *extra) -> list[dict]:
+	"""The ledger's figures per `keys` (one query), over the rows in `scope`."""
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	Communication = frappe.qb.DocType("Communication")
+	count = count_where
+	return (
 		frappe.qb.from_(Ledger)
 		.left_join(EmailQueue)
 		.on(EmailQueue.name == Ledger.email_queue)
@@ -81,24 +115,13 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 			count(Ledger.replied_on.isnotnull()).as_("replied"),
 			count(Ledger.clicks > 0).as_("clicked"),
 			Sum(Coalesce(Ledger.clicks, 0)).as_("clicks"),
+			*extra,
 		)
-		.where(in_scope(Ledger, filters))
+		.where(scope)
 		.groupby(*keys)
 		.orderby(*keys)
+		.run(as_dict=True)
 	)
-	rows = query.run(as_dict=True)
-	unsubscribed = unsubscribes_by_step(filters, group_by_campaign)
-	reasons = main_failure_reasons(filters, group_by_campaign)
-	held = held_back(filters, group_by_campaign, {row.get("campaign_name") for row in rows})
-	for row in rows:
-		key = (row.get("campaign_name"), row.email_template, row.send_after_days)
-		row.unsubscribed = unsubscribed.get(key, 0)
-		row.failure_reason = reasons.get(key, "")
-		count, why = held.get(key, (0, ""))
-		row.waiting += count
-		row.waiting_reason = why
-		add_rates(row)
-	return rows
 
 
 def held_back(filters: dict, group_by_campaign: bool, campaigns: set) -> dict[tuple, tuple[int, str]]:
@@ -227,6 +250,8 @@ def schedule_view(email_campaign: str) -> list[dict]:
 	start, calendar = getdate(doc.start_date), doc.get_calendar()
 	dates = pausing.send_dates(doc)  # the real dates of what is left, catch-up included
 	held = held_back({"email_campaign": doc.name}, False, set())
+	by_variant = variants_by_step(variant_counts({"email_campaign": doc.name}))
+	tests = doc.get_campaign().get_tests()
 	rows = []
 	for step in schedule.in_schedule_order(doc.get_steps()):
 		figures = counts.get((step.email_template, step.send_after_days))
@@ -241,6 +266,34 @@ def schedule_view(email_campaign: str) -> list[dict]:
 				**{key: figures.get(key, 0) for key in (*STEP_FIGURES, *RATES)},
 				"failure_reason": figures.get("failure_reason", ""),
 				"waiting_reason": figures.get("waiting_reason", ""),
+			}
+		)
+		if step in tests:
+			rows += variant_rows(rows[-1], tests[step].variants, by_variant.get(step, {}))
+	return rows
+
+
+def variants_by_step(counts: list[dict]) -> dict[schedule.Step, dict[str, dict]]:
+	by_step: dict[schedule.Step, dict[str, dict]] = {}
+	for row in counts:
+		by_step.setdefault(schedule.Step(row.email_template, row.send_after_days), {})[row.variant] = row
+	return by_step
+
+
+def variant_rows(step_row: dict, variants: tuple[str, ...], counted: dict[str, dict]) -> list[dict]:
+	"""Under a step's row, one row per variant: what the emails that carried it became."""
+	rows = []
+	for variant in variants:
+		figures = counted.get(variant, {})
+		rows.append(
+			{
+				**step_row,
+				**{key: figures.get(key, 0) for key in (*STEP_FIGURES, *RATES)},
+				"email_template": variant,
+				"variant_of": step_row["email_template"],
+				"test_emails": figures.get("test_emails", 0),
+				"failure_reason": "",
+				"waiting_reason": "",
 			}
 		)
 	return rows

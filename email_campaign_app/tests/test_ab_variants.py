@@ -6,13 +6,17 @@ one; and what the Campaign form refuses."""
 from collections import Counter
 
 import frappe
-from frappe.utils import add_to_date, get_datetime, today
+from frappe.utils import get_datetime, today
 
 from email_campaign_app import tasks
+from email_campaign_app.desk import figures
 from email_campaign_app.email_campaign_app.doctype.email_campaign.test_tracking import (
 	path_of,
 	sent_html,
 	tracked_links,
+)
+from email_campaign_app.email_campaign_app.report.email_campaign_performance.email_campaign_performance import (
+	execute,
 )
 from email_campaign_app.sending import pausing
 from email_campaign_app.tests.helpers import (
@@ -125,6 +129,24 @@ class TestAnABTestOnAGroupOf200(IntegrationTestCase):
 
 		self.run_at(f"{today()} 13:45:00")  # once more: nothing sent twice
 		self.assertEqual(frappe.db.count("Email Queue", {"reference_name": self.email_campaign.name}), 200)
+		self.check_the_figures_per_variant()
+
+	def check_the_figures_per_variant(self):
+		view = figures.schedule_view(self.email_campaign.name)
+		self.assertEqual([row.get("variant_of") for row in view], [None, self.a, self.a])
+		step, a, b = view
+		self.assertEqual((step["queued"], step["clicked"]), (200, 4))
+		self.assertEqual(
+			(a["email_template"], a["test_emails"], a["queued"], a["clicked"]), (self.a, 20, 20, 1)
+		)
+		self.assertEqual(
+			(b["email_template"], b["test_emails"], b["queued"], b["clicked"]), (self.b, 20, 180, 3)
+		)
+		_columns, data, *_rest = execute({"campaign_name": self.campaign.name})
+		self.assertEqual(
+			[(row.email_template, row.get("variant"), row.queued) for row in data],
+			[(self.a, None, 200), (self.a, self.a, 20), (self.a, self.b, 180)],
+		)
 
 	def test_a_pause_during_the_decision_delay_holds_the_decision_until_the_resume(self):
 		self.run_at(self.morning)

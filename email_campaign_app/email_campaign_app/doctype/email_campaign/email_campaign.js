@@ -192,7 +192,19 @@ const email_campaign = {
 	},
 
 	uncertain_count(steps) {
-		return steps.reduce((total, s) => total + (s.may_have_been_sent || 0), 0);
+		return steps
+			.filter((s) => !s.variant_of) // a variant's emails are counted on its step's row too
+			.reduce((total, s) => total + (s.may_have_been_sent || 0), 0);
+	},
+
+	// a step's template; under it, each A/B variant's, with its test emails
+	template_cell(s) {
+		const template = frappe.utils.escape_html(s.email_template);
+		if (!s.variant_of) return template;
+		const tested =
+			s.test_emails === 1 ? __("1 test email") : __("{0} test emails", [s.test_emails]);
+		return `<span class="text-muted">↳ ${__("A/B variant")}:</span> ${template}
+			<div class="text-muted small">${tested}</div>`;
 	},
 
 	// emails whose delivery stopped midway (the worker died): a manager decides
@@ -258,8 +270,8 @@ const email_campaign = {
 			sent ? `${count} <span class="text-muted">· ${format_number(rate, null, 1)} %</span>` : `${count}`;
 		const rows = steps.map(
 			(s) => `<tr>
-				<td>${s.send_after_days}</td>
-				<td>${frappe.utils.escape_html(s.email_template)}</td>
+				<td>${s.variant_of ? "" : s.send_after_days}</td>
+				<td>${email_campaign.template_cell(s)}</td>
 				<td>${frappe.datetime.str_to_user(s.send_date)}</td>
 				<td>${s.sent}</td>
 				<td>${s.in_queue}</td>
@@ -278,7 +290,7 @@ const email_campaign = {
 			</tr>`
 		);
 		const reasons = steps
-			.filter((s) => s.failed)
+			.filter((s) => s.failed && !s.variant_of)
 			.map(
 				(s) => `<li>${__("Day {0}", [s.send_after_days])} · ${frappe.utils.escape_html(
 					s.email_template

@@ -7,7 +7,7 @@ import frappe
 from frappe import _
 from frappe.utils import escape_html
 
-from email_campaign_app.desk.figures import STEP_FIGURES, add_rates, date_filter, step_counts
+from email_campaign_app.desk.figures import STEP_FIGURES, add_rates, date_filter, step_counts, variant_counts
 
 REPORT = "Email Campaign Performance"
 BY_STEP, BY_CAMPAIGN = "Step", "Campaign"
@@ -23,10 +23,12 @@ def execute(filters=None):
 		raise
 	if filters.get("group_by") == BY_CAMPAIGN:
 		data = per_campaign(data)
+	else:
+		data = with_variants(data, variant_counts(filters, group_by_campaign=True))
 	for row in data:
 		row.failure_reason = escape_html(row.get("failure_reason") or "")  # a Data column is shown as HTML
 		row.waiting_reason = escape_html(row.get("waiting_reason") or "")
-	return get_columns(filters), data, None, get_chart(data)
+	return get_columns(filters), data, None, get_chart([row for row in data if not row.get("variant")])
 
 
 def with_every_step(data: list, filters) -> list:
@@ -35,7 +37,11 @@ def with_every_step(data: list, filters) -> list:
 	seen = {(r.campaign_name, r.email_template, r.send_after_days) for r in data}
 	steps = frappe.get_all(
 		"Campaign Email Schedule",
-		filters={"parenttype": "Campaign", "parent": ("in", list(campaigns) or [""])},
+		filters={
+			"parenttype": "Campaign",
+			"parent": ("in", list(campaigns) or [""]),
+			"variant_of": ("is", "not set"),
+		},
 		fields=["parent", "email_template", "send_after_days"],
 	)
 	for step in steps:
@@ -43,6 +49,19 @@ def with_every_step(data: list, filters) -> list:
 		if (step.campaign_name, step.email_template, step.send_after_days) not in seen:
 			data.append(add_rates(frappe._dict(step, **{figure: 0 for figure in STEP_FIGURES})))
 	return sorted(data, key=lambda r: (r.campaign_name, r.send_after_days or 0, r.email_template))
+
+
+def with_variants(data: list, variants: list) -> list:
+	"""Under each step with A/B variants, a row per variant (`variant`: its Email Template)."""
+	return sorted(
+		data + variants,
+		key=lambda row: (
+			row.campaign_name,
+			row.send_after_days or 0,
+			row.email_template,
+			row.get("variant") or "",
+		),
+	)
 
 
 def per_campaign(data: list) -> list:
@@ -103,6 +122,8 @@ def get_columns(filters=None):
 	else:  # days as Data: no total adds them up
 		columns.append(column("send_after_days", _("Send After (days)"), "Data", 120))
 		columns.append(column("email_template", _("Email Template"), "Link", 200, "Email Template"))
+		columns.append(column("variant", _("A/B Variant"), "Link", 160, "Email Template"))
+		columns.append(column("test_emails", _("A/B Test Emails"), "Int", 110))
 	columns += [column(fieldname, _(label), fieldtype) for fieldname, label, fieldtype in FIGURES]
 	if not by_campaign:
 		columns.append(column("waiting_reason", _("Waiting For"), "Data", 200))
