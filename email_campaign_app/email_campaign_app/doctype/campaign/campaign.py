@@ -4,7 +4,7 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import getdate, today
+from frappe.utils import escape_html, getdate, today
 
 from email_campaign_app.core import conditions, schedule, statuses, variants
 from email_campaign_app.core.sending_days import Calendar
@@ -67,7 +67,7 @@ class Campaign(Document):
 		for step in schedule.duplicate_steps(self.get_steps()):
 			frappe.throw(
 				_("Email Template {0} is scheduled twice on day {1}. Remove one of the two rows.").format(
-					frappe.bold(step.email_template), step.send_after_days
+					bold(step.email_template), step.send_after_days
 				),
 				title=_("Invalid Schedule"),
 			)
@@ -196,7 +196,7 @@ def condition_message(problem: conditions.Problem, row: conditions.ScheduleRow, 
 		return _("Row #{0}: its condition must be on a step of an earlier day.").format(problem.row)
 	if problem.code == conditions.MISSING_STEP:
 		return _("Row #{0}: its condition is on {1} on day {2}, which is not in the schedule.").format(
-			problem.row, frappe.bold(on.email_template), on.send_after_days
+			problem.row, bold(on.email_template), on.send_after_days
 		)
 	if problem.code == conditions.NO_EARLIER_STEP:
 		return _("Row #{0}: a step of the first day has no earlier step to depend on. Choose Always.").format(
@@ -216,8 +216,8 @@ def condition_message(problem: conditions.Problem, row: conditions.ScheduleRow, 
 		return _(
 			"Row #{0}: the previous day has several steps; its condition is on the last of them, {1}. "
 			"Choose the step if you meant another."
-		).format(problem.row, frappe.bold(on.email_template))
-	return _("Row #{0}: unknown condition {1}.").format(problem.row, frappe.bold(row.condition))
+		).format(problem.row, bold(on.email_template))
+	return _("Row #{0}: unknown condition {1}.").format(problem.row, bold(row.condition))
 
 
 def variant_message(problem: variants.Problem, row: variants.Row) -> str:
@@ -226,12 +226,12 @@ def variant_message(problem: variants.Problem, row: variants.Row) -> str:
 		return _("Row #{0}: a row cannot be an A/B variant of its own Email Template.").format(problem.row)
 	if problem.code == variants.OF_A_VARIANT:
 		return _("Row #{0}: {1} is itself an A/B variant. Choose the step it is a variant of.").format(
-			problem.row, frappe.bold(row.variant_of)
+			problem.row, bold(row.variant_of)
 		)
 	if problem.code == variants.NOT_A_STEP:
 		return _(
 			"Row #{0}: A/B Variant Of must name a step of the same day; day {1} has no row for {2}."
-		).format(problem.row, row.step.send_after_days, frappe.bold(row.variant_of))
+		).format(problem.row, row.step.send_after_days, bold(row.variant_of))
 	if problem.code == variants.WITH_CONDITION:
 		return _("Row #{0}: an A/B variant is sent under its step's condition. Choose Always.").format(
 			problem.row
@@ -240,4 +240,9 @@ def variant_message(problem: variants.Problem, row: variants.Row) -> str:
 		return _("Row #{0}: Test Share (%) must be more than 0 and at most 100.").format(problem.row)
 	if problem.code == variants.BAD_HOURS:
 		return _("Row #{0}: Decide After (hours) must be at least 1.").format(problem.row)
-	return _("Row #{0}: unknown Winner By {1}.").format(problem.row, frappe.bold(row.rule))
+	return _("Row #{0}: unknown Winner By {1}.").format(problem.row, bold(row.rule))
+
+
+def bold(value) -> str:
+	"""A value a user typed (a template's name, a condition), escaped and in bold in a message."""
+	return frappe.bold(escape_html(str(value)))
