@@ -9,6 +9,7 @@ import frappe
 from frappe.utils import get_datetime, today
 
 from email_campaign_app import tasks
+from email_campaign_app.core.variants import REPLIES, ABTest
 from email_campaign_app.desk import figures
 from email_campaign_app.email_campaign_app.doctype.email_campaign.test_tracking import (
 	path_of,
@@ -28,7 +29,7 @@ from email_campaign_app.tests.helpers import (
 	make_template,
 	unique,
 )
-from email_campaign_app.tests.http import http
+from email_campaign_app.tests.http import Client, ensure_user, http
 
 LEDGER = "Email Campaign Send Log"
 TEST = "Campaign Variant Test"
@@ -221,3 +222,58 @@ class TestTheFormRefusesVariantsThatCannotWork(IntegrationTestCase):
 		campaign = make_ab_campaign(a, b)
 		self.assertEqual([step.email_template for step in campaign.get_steps()], [a])
 		self.assertEqual(next(iter(campaign.get_tests().values())).variants, (a, b))
+
+
+class TestABTestsOverHTTP(IntegrationTestCase):
+	"""A Sales Manager designs an A/B test over REST, held to what the form enforces; a Sales
+	User may not; the schedule view says why the rest of a group waits."""
+
+	def test_a_sales_manager_designs_one_and_a_sales_user_may_not(self):
+		a, b = make_template().name, make_template().name
+		rows = [
+			{"email_template": a, "send_after_days": 0, "test_share": 30, "winner_by": "Replies"},
+			{"email_template": b, "send_after_days": 0, "variant_of": a},
+		]
+		body = {"campaign_name": unique("Campaign"), "campaign_schedules": rows}
+		manager = Client(ensure_user("ec-ab-sales-manager@example.com", ("Sales Manager",)))
+		user = Client(ensure_user("ec-ab-sales-user@example.com", ("Sales User",)))
+
+		self.assertEqual(user.post(user.resource("Campaign"), json=body).status_code, 403)
+		refused = manager.post(
+			manager.resource("Campaign"),
+			json={**body, "campaign_schedules": [rows[0], {**rows[1], "send_after_days": 1}]},
+		)
+		self.assertEqual(refused.status_code, 417)
+		self.assertIn("day 1 has no row for", refused.json["exception"])
+		created = manager.post(manager.resource("Campaign"), json=body)
+		self.assertEqual(created.status_code, 200)
+		tests = frappe.get_doc("Campaign", created.json["data"]["name"]).get_tests()
+		self.assertEqual(list(tests.values()), [ABTest((a, b), share=0.3, rule=REPLIES, hours=24)])
+
+	def test_the_schedule_view_says_the_rest_waits_for_the_winner(self):
+		ensure_outgoing_email_account()
+		a = make_template(subject="Offer A").name
+		b = make_template(subject="Offer B").name
+		campaign = make_ab_campaign(a, b, hours=4)
+		domain = unique("view").lower().replace(" ", "-") + ".example.com"
+		group = make_email_group([f"m{i}@{domain}" for i in range(20)])
+		email_campaign = make_email_campaign(campaign.name, group.name, "Email Group")
+		# before the run: saving a user clears the site's cache, where what waits is kept
+		manager = Client(ensure_user("ec-ab-sales-manager@example.com", ("Sales Manager",)))
+
+		def view():
+			response = manager.method("email_campaign.get_schedule_view", email_campaign=email_campaign.name)
+			self.assertEqual(response.status_code, 200)
+			return response.json["message"]
+
+		with self.freeze_time(f"{today()} 09:30:00"):
+			tasks.daily()  # the test emails leave; the others wait for them to be written
+			step, *variant_rows = view()
+		self.assertEqual((step["queued"], step["waiting"]), (4, 16))
+		self.assertEqual(step["waiting_reason"], "the A/B test's first emails")
+		self.assertEqual([row["test_emails"] for row in variant_rows], [2, 2])
+		with self.freeze_time(f"{today()} 09:31:00"):
+			tasks.daily()
+			step, *_variants = view()
+		self.assertEqual((step["queued"], step["waiting"]), (4, 16))
+		self.assertEqual(step["waiting_reason"], "the A/B test's winner, decided at 13:30")
