@@ -7,7 +7,8 @@ deletes them at the end):
     ../env/bin/python ../apps/email_campaign_app/benchmarks/daily_run.py --site bench.localhost
 
 It prints, for 1,000 and 10,000 active Email Campaigns on 5-step Campaigns (each with one step
-due today) and for one Email Group of 10,000 members:
+due today), for the same 10,000 with the rows of days 1-4 conditional on the previous step
+(issue 24: with and without conditions, side by side), and for one Email Group of 10,000 members:
   - finding what is due: queries issued, wall time (best of 3 runs), peak Python memory,
     emails found;
   - the same through a straightforward per-campaign loop (load each Email Campaign and its
@@ -390,6 +391,8 @@ def run(sizes, sample_size):
 	print(f"\n== the same {made:,} Email Campaigns with the ledger earlier days left ({rows:,} rows)")
 	report_finding(results, len(app_due), len(loop_due))
 
+	conditions_side_by_side(campaigns, made)
+
 	bulk_email_group(10_000, campaigns[0])
 	results = {}
 	group = [f"{PREFIX}-EC-GROUP"]
@@ -415,6 +418,97 @@ def run(sizes, sample_size):
 		f"{'per-email cost ratio (app / floor)':48} {costs['app']['ms_per_email'] / costs['bare']['ms_per_email']:7.2f}x"
 	)
 	clean_up()
+
+
+# Conditional rows (issue 24): the same due recipients, with and without conditions
+
+# each day's row is conditional on the previous day's step (its default): every email due today
+# but day 0's is decided on the recipient's earlier email
+CONDITIONS = {1: "Opened", 2: "Not Clicked", 3: "Clicked", 4: "Not Replied"}
+
+
+def set_conditions(campaigns, on: bool):
+	"""The bench Campaigns' rows of days 1-4 conditional (or Always again), written as the form
+	saves them (a condition on the previous step leaves the reference empty)."""
+	Schedule = frappe.qb.DocType("Campaign Email Schedule")
+	for day, condition in CONDITIONS.items():
+		frappe.qb.update(Schedule).set(Schedule.condition, condition if on else "Always").where(
+			Schedule.parent.isin(campaigns) & (Schedule.send_after_days == day)
+		).run()
+	frappe.db.commit()
+
+
+def bulk_engagement():
+	"""Every earlier email of the bench's ledger gets its Communication (where an open is
+	recorded: the join the planner makes when conditions are on), a third of them opened; a
+	quarter clicked, a tenth replied to. How many Communications."""
+	now = frappe.utils.now()
+	Ledger = frappe.qb.DocType("Email Campaign Send Log")
+	rows = (
+		frappe.qb.from_(Ledger)
+		.select(Ledger.name, Ledger.email_campaign, Ledger.recipient_email)
+		.where(Ledger.email_campaign.like(f"{PREFIX}-%"))
+		.run()
+	)
+	frappe.db.bulk_insert(
+		"Communication",
+		["name", "communication_type", "communication_medium", "sent_or_received", "subject",
+		 "recipients", "reference_doctype", "reference_name", "read_by_recipient", "creation",
+		 "modified", "owner", "modified_by"],
+		[
+			(f"{PREFIX}-C-{name}", "Communication", "Email", "Sent", "Step", email, "Email Campaign",
+			 email_campaign, int(i % 3 == 0), now, now, "Administrator", "Administrator")
+			for i, (name, email_campaign, email) in enumerate(rows)
+		],
+	)  # fmt: skip
+	frappe.db.sql(
+		"""update `tabEmail Campaign Send Log`
+		set communication = concat(%(prefix)s, name), clicks = if(crc32(name) %% 4 = 0, 1, 0),
+			replied_on = if(crc32(name) %% 10 = 0, now(), null)
+		where email_campaign like %(like)s""",
+		{"prefix": f"{PREFIX}-C-", "like": f"{PREFIX}-%"},
+	)
+	frappe.db.commit()
+	return len(rows)
+
+
+def find_decided(names=None):
+	from email_campaign_app.sending import planning
+
+	return planning.plan_due_emails(names)
+
+
+def conditions_side_by_side(campaigns, made):
+	"""Finding what is due for the same Email Campaigns without and with conditions, for a
+	tenth of them (named, as a Save does) and all (the dispatcher's own query): the queries must
+	not grow with the recipients."""
+	communications = bulk_engagement()
+	print(
+		f"\n== conditions: the same {made:,} Email Campaigns, their {communications:,} earlier emails each"
+		" with a Communication (a third opened, a quarter clicked, a tenth replied to)"
+	)
+	print(
+		f"{'':30} {'queries':>8} {'seconds':>8} {'peak MiB':>9} {'due':>7} {'go':>7} {'skipped':>8}"
+		f" {'waiting':>8}   (best of 3 runs)"
+	)
+	tenth = [f"{PREFIX}-EC-{i:06d}" for i in range(made // 10)]
+	try:
+		for on in (False, True):
+			set_conditions(campaigns, on)
+			for names, size in ((tenth, len(tenth)), (None, made)):
+				find_decided(names)  # warm
+				results = {}
+				decided = measured_best_of(3, "app", results, find_decided, names)
+				figures = results["app"]
+				label = f"{'with' if on else 'without'} conditions, {size:,}"
+				due = len(decided.sends) + len(decided.skipped) + len(decided.waiting)
+				print(
+					f"{label:30} {figures['queries']:8d} {figures['seconds']:8.3f}"
+					f" {peak_mib(find_decided, names):9.1f} {due:7,d} {len(decided.sends):7,d}"
+					f" {len(decided.skipped):8,d} {len(decided.waiting):8,d}"
+				)
+	finally:
+		set_conditions(campaigns, False)
 
 
 def report_finding(results, app_count, loop_count):

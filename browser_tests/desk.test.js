@@ -99,6 +99,7 @@ async function read_campaign_form(on_page) {
 				top(".campaign-sequence") > top('[data-fieldname="campaign_schedules"] .form-grid'),
 			steps,
 			arrows: texts(".campaign-sequence-arrow"),
+			conditions: texts(".campaign-sequence-condition"), // "Only if Clicked: …"
 			calendar: texts(".campaign-sequence-calendar").join(""),
 			// what the description shows, when it is shown (typed in, or read only)
 			description: (() => {
@@ -436,6 +437,12 @@ test("a Sales User reads people by name, and notes at their time, in English and
 			},
 		});
 	}
+	// day 2 only to whoever clicked the previous step, day 5 to whoever did not click day 0's
+	const conditions = [
+		{},
+		{ condition: "Clicked" },
+		{ condition: "Not Clicked", condition_template: templates[0], condition_after_days: 0 },
+	];
 	const campaign = await call("frappe.client.insert", {
 		doc: {
 			doctype: "Campaign",
@@ -444,6 +451,7 @@ test("a Sales User reads people by name, and notes at their time, in English and
 			campaign_schedules: templates.map((email_template, i) => ({
 				email_template,
 				send_after_days: days[i],
+				...conditions[i],
 			})),
 		},
 	});
@@ -464,6 +472,10 @@ test("a Sales User reads people by name, and notes at their time, in English and
 	const designed = await read_campaign_form(page);
 	await shot("campaign_form");
 	assert.equal(designed.sequence, sequence("Day"));
+	assert.deepEqual(designed.conditions, [
+		"Only if Clicked: the previous step",
+		`Only if Not Clicked: ${templates[0]}, day 0`,
+	]);
 	assert.ok(designed.schedule_before_description, "the schedule comes before the description");
 	assert.equal(
 		designed.description,
@@ -605,6 +617,10 @@ test("a Sales User reads people by name, and notes at their time, in English and
 		await page_fr.goto(`${BASE_URL}/app/campaign/${encodeURIComponent(campaign.name)}`);
 		const read_fr = await read_campaign_form(page_fr);
 		assert.equal(read_fr.sequence, sequence("Jour"));
+		assert.deepEqual(read_fr.conditions, [
+			"Seulement si Cliqué : l'étape précédente",
+			`Seulement si Non cliqué : ${templates[0]}, jour 0`,
+		]);
 		assert.equal(read_fr.schedule_titles("Calendrier de la campagne"), 1);
 		assert.equal(read_fr.schedule_titles("Campaign Schedules"), 0);
 		assert.ok(read_fr.schedule_before_description);

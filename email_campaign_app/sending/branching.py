@@ -12,6 +12,7 @@ import frappe
 from frappe import _
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import now, today
+from pypika.terms import Case
 
 from email_campaign_app import utils
 from email_campaign_app.core import conditions, schedule, statuses, variants
@@ -49,17 +50,40 @@ def label_of(code: str) -> str:
 	return _(LABELS.get(code, code))
 
 
-def with_facts(query, Ledger):
+OPENED_BIT, CLICKED_BIT, REPLIED_BIT = 1, 2, 4
+
+
+def with_facts(query, Ledger, conditions_of: dict):
 	"""The ledger query joined to each email's Communication (where its open is recorded), and
-	the columns of its facts: status, opened, clicked, replied to (facts_of)."""
+	two columns of its facts (facts_of): its status, and opened, clicked and replied to as bits.
+	Only the rows of the Email Templates some condition is on probe the Communication and carry
+	them (the others read two NULLs): a site's other campaigns cost no more with conditions on."""
+	referenced = sorted(referenced_templates(conditions_of)) or [""]
+	needs_facts = Ledger.email_template.isin(referenced)
 	Communication = frappe.qb.DocType("Communication")
-	query = query.left_join(Communication).on(Communication.name == Ledger.communication)
-	opened = Coalesce(Communication.read_by_recipient, 0)
-	return query, (Ledger.status, opened, Ledger.clicks > 0, Ledger.replied_on.isnotnull())
+	query = query.left_join(Communication).on((Communication.name == Ledger.communication) & needs_facts)
+	bits = (
+		Coalesce(Communication.read_by_recipient, 0) * OPENED_BIT
+		+ Case().when(Ledger.clicks > 0, CLICKED_BIT).else_(0)
+		+ Case().when(Ledger.replied_on.isnotnull(), REPLIED_BIT).else_(0)
+	)
+	return query, (Case().when(needs_facts, Ledger.status), Case().when(needs_facts, bits))
 
 
-def facts_of(status, opened, clicked, replied) -> conditions.StepFacts:
-	return conditions.StepFacts(status, bool(opened), bool(clicked), bool(replied))
+def referenced_templates(conditions_of: dict) -> set[str]:
+	"""The Email Templates of the steps the conditions are on (each Campaign's once)."""
+	per_campaign = {id(of): of for of in conditions_of.values()}.values()  # shared, not copied
+	return {c.on.email_template for of in per_campaign for c in of.values() if c.on}
+
+
+def facts_of(status, bits) -> conditions.StepFacts | None:
+	"""None for a row no condition reads."""
+	if status is None:
+		return None
+	bits = int(bits or 0)
+	return conditions.StepFacts(
+		status, bool(bits & OPENED_BIT), bool(bits & CLICKED_BIT), bool(bits & REPLIED_BIT)
+	)
 
 
 def skip_reason(send: schedule.Send, reason: str, condition: conditions.Condition | None) -> str:

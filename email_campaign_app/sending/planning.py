@@ -193,7 +193,7 @@ def get_ledger(
 	same query (the Communication joined only when some Campaign has conditions)."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	query = frappe.qb.from_(Ledger).join(EmailCampaign).on(Ledger.email_campaign == EmailCampaign.name)
-	query, fact_columns = branching.with_facts(query, Ledger) if conditions_of else (query, ())
+	query, fact_columns = branching.with_facts(query, Ledger, conditions_of) if conditions_of else (query, ())
 	rows = (
 		query.select(
 			Ledger.email_campaign,
@@ -210,8 +210,8 @@ def get_ledger(
 	for email_campaign, email_template, send_after_days, email, queued_today, *fact in rows:
 		step = schedule.Step(email_template, send_after_days or 0)
 		entries.append(schedule.LedgerEntry(email_campaign, step, email, bool(queued_today)))
-		if fact and email_campaign in conditions_of:
-			facts[conditions.fact_key(email_campaign, step, email)] = branching.facts_of(*fact)
+		if fact and email_campaign in conditions_of and (of := branching.facts_of(*fact)):
+			facts[conditions.fact_key(email_campaign, step, email)] = of
 	return entries, facts
 
 
