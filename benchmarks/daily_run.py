@@ -8,7 +8,8 @@ deletes them at the end):
 
 It prints, for 1,000 and 10,000 active Email Campaigns on 5-step Campaigns (each with one step
 due today), for the same 10,000 with the rows of days 1-4 conditional on the previous step
-(issue 24: with and without conditions, side by side), and for one Email Group of 10,000 members:
+(issue 24: with and without conditions, side by side), and for one Email Group of 10,000 members;
+then both again with an A/B variant on every step (issue 24: with and without variants):
   - finding what is due: queries issued, wall time (best of 3 runs), peak Python memory,
     emails found;
   - the same through a straightforward per-campaign loop (load each Email Campaign and its
@@ -402,6 +403,7 @@ def run(sizes, sample_size):
 	results["app"]["peak_mib"] = peak_mib(find_with_app, group)
 	print("\n== one Email Group of 10,000 members (its day-0 step due today)")
 	report_finding(results, len(group_due), len(loop_group))
+	variants_side_by_side(campaigns, made)
 
 	sample = [s for s in find_with_app() if s.recipient.doctype == "Lead"][: 2 * sample_size]
 	costs = per_email_costs(sample)
@@ -509,6 +511,65 @@ def conditions_side_by_side(campaigns, made):
 				)
 	finally:
 		set_conditions(campaigns, False)
+
+
+# A/B variants (issue 24): the same due recipients, with and without a variant on every step
+
+
+def set_variants(campaigns, on: bool):
+	"""Each step of the bench Campaigns gets a variant (another template on its day, 20 % tested,
+	decided on clicks after 24 hours), written as the form saves it; or loses it."""
+	Schedule = frappe.qb.DocType("Campaign Email Schedule")
+	frappe.qb.from_(Schedule).delete().where(
+		Schedule.parent.isin(campaigns) & Schedule.variant_of.isnotnull()
+	).run()
+	if on:
+		now = frappe.utils.now()
+		rows = []
+		for campaign in campaigns:
+			for day in range(STEPS):
+				variant = f"{PREFIX} Variant {day}"
+				if not frappe.db.exists("Email Template", variant):
+					frappe.get_doc({"doctype": "Email Template", "name": variant, "subject": f"Variant {day}",
+						"response": "<p>Hello {{ doc.first_name }}, another way to say it.</p>"}).insert()  # fmt: skip
+				rows.append((frappe.generate_hash(length=10), campaign, "Campaign", "campaign_schedules", STEPS + day + 1,
+					variant, day, "Always", f"{PREFIX} Template {day}", now, now, "Administrator", "Administrator"))  # fmt: skip
+		frappe.db.bulk_insert(
+			"Campaign Email Schedule",
+			["name", "parent", "parenttype", "parentfield", "idx", "email_template", "send_after_days", "condition",
+			 "variant_of", "creation", "modified", "owner", "modified_by"],
+			rows,
+		)  # fmt: skip
+	frappe.db.commit()
+
+
+def variants_side_by_side(campaigns, made):
+	"""Finding what is due without and with a variant on every step: for the Leads' Email
+	Campaigns (each drawn on its own, none waits) and for the Email Group of 10,000 (20 %
+	tested, the others wait for the winner)."""
+	print(f"\n== A/B variants: every step with a variant, 20 % tested, for {made:,} Leads and the group")
+	print(
+		f"{'':34} {'queries':>8} {'seconds':>8} {'peak MiB':>9} {'go':>7} {'testing':>8} {'waiting':>8}"
+		"   (best of 3 runs)"
+	)
+	group = [f"{PREFIX}-EC-GROUP"]
+	try:
+		for on in (False, True):
+			set_variants(campaigns, on)
+			for names, what in ((None, f"{made:,} Leads"), (group, "group of 10,000")):
+				find_decided(names)  # warm
+				results = {}
+				decided = measured_best_of(3, "app", results, find_decided, names)
+				figures = results["app"]
+				testing = sum(1 for send in decided.sends if send.in_test)
+				label = f"{'with' if on else 'without'} variants, {what}"
+				print(
+					f"{label:34} {figures['queries']:8d} {figures['seconds']:8.3f}"
+					f" {peak_mib(find_decided, names):9.1f} {len(decided.sends):7,d} {testing:8,d}"
+					f" {len(decided.awaiting_winner):8,d}"
+				)
+	finally:
+		set_variants(campaigns, False)
 
 
 def report_finding(results, app_count, loop_count):

@@ -57,6 +57,9 @@ frappe.ui.form.on("Campaign Email Schedule", {
 	campaign_schedules_remove: (frm) => campaign.render_sequence(frm),
 	condition: (frm) => campaign.render_sequence(frm),
 	condition_after_days: (frm) => campaign.render_sequence(frm),
+	variant_of: (frm) => campaign.render_sequence(frm),
+	test_share: (frm) => campaign.render_sequence(frm),
+	winner_by: (frm) => campaign.render_sequence(frm),
 	condition_template(frm, cdt, cdn) {
 		// the day of the earlier row that has this template (the latest, if several)
 		const row = locals[cdt][cdn];
@@ -100,6 +103,25 @@ const campaign = {
 	},
 
 	// "Only if Clicked: Welcome, day 0" under a conditional row's template (escaped: names are typed)
+	// "A/B variant of X" under a variant; "A/B test: 20 % tested, winner by Clicks" under its step
+	variant_line(frm, row) {
+		if (row.variant_of) {
+			return `<div class="campaign-sequence-variant small">${__("A/B variant of {0}", [
+				frappe.utils.escape_html(row.variant_of),
+			])}</div>`;
+		}
+		const tested = (frm.doc.campaign_schedules || []).some(
+			(other) =>
+				other.variant_of === row.email_template &&
+				cint(other.send_after_days) === cint(row.send_after_days)
+		);
+		if (!tested) return "";
+		return `<div class="campaign-sequence-variant small">${__("A/B test: {0} % tested, winner by {1}", [
+			flt(row.test_share),
+			frappe.utils.escape_html(__(row.winner_by || "Clicks")),
+		])}</div>`;
+	},
+
 	condition_of(row) {
 		if (!row.condition || row.condition === "Always") {
 			return "";
@@ -146,7 +168,7 @@ const campaign = {
 						(row) =>
 							`<div class="campaign-sequence-template text-muted small">${frappe.utils.escape_html(
 								row.email_template
-							)}</div>${campaign.condition_of(row)}`
+							)}</div>${campaign.condition_of(row)}${campaign.variant_line(frm, row)}`
 					)
 					.join("")}
 			</div>`
