@@ -544,10 +544,12 @@ def set_variants(campaigns, on: bool):
 
 
 def variants_side_by_side(campaigns, made):
-	"""Finding what is due without and with a variant on every step: for the Leads' Email
-	Campaigns (each drawn on its own, none waits) and for the Email Group of 10,000 (20 %
-	tested, the others wait for the winner)."""
-	print(f"\n== A/B variants: every step with a variant, 20 % tested, for {made:,} Leads and the group")
+	"""Finding what is due without and with a variant on every step: the dispatcher's run (the
+	Leads' Email Campaigns, each drawn on its own and none waiting, and the Email Group of
+	10,000, 20 % tested and the others waiting for the winner), and the group alone."""
+	print(
+		f"\n== A/B variants: every step with a variant, 20 % tested ({made:,} Leads' Email Campaigns and the group)"
+	)
 	print(
 		f"{'':34} {'queries':>8} {'seconds':>8} {'peak MiB':>9} {'go':>7} {'testing':>8} {'waiting':>8}"
 		"   (best of 3 runs)"
@@ -556,7 +558,7 @@ def variants_side_by_side(campaigns, made):
 	try:
 		for on in (False, True):
 			set_variants(campaigns, on)
-			for names, what in ((None, f"{made:,} Leads"), (group, "group of 10,000")):
+			for names, what in ((None, "the dispatcher's run"), (group, "the group alone")):
 				find_decided(names)  # warm
 				results = {}
 				decided = measured_best_of(3, "app", results, find_decided, names)

@@ -8,6 +8,7 @@ that a step given other variants starts a new test.
 """
 
 import hashlib
+import json
 from collections import Counter
 
 import frappe
@@ -144,16 +145,11 @@ def figures_of(campaign: str, step: schedule.Step, test: variants.ABTest) -> dic
 
 
 def describe(test: variants.ABTest, figures: dict) -> str:
-	"""One line per variant, in the site's language: what the decision was made on."""
-	lines = []
-	for variant in test.variants:
-		counted = figures.get(variant, variants.Figures())
-		lines.append(
-			_("{0}: {1} delivered, {2} opened, {3} clicked, {4} replied").format(
-				variant, counted.delivered, counted.opened, counted.clicked, counted.replied
-			)
-		)
-	return "\n".join(lines)
+	"""What the decision was made on, per variant (the Campaign form tells it in the reader's
+	language)."""
+	return json.dumps(
+		{variant: figures.get(variant, variants.Figures())._asdict() for variant in test.variants}
+	)
 
 
 def record_started(emails: list) -> None:

@@ -245,14 +245,26 @@ const campaign = {
 						frappe.datetime.str_to_user(test.decided_on),
 				  ])
 				: __("Testing since {0}", [frappe.datetime.str_to_user(test.started_on)]);
-			const figures = (test.figures || "")
-				.split("\n")
-				.filter(Boolean)
-				.map((line) => `<div class="text-muted small">${esc(line)}</div>`)
+			const figures = Object.entries(campaign.parsed(test.figures))
+				.map(
+					([variant, f]) => `<div class="text-muted small">${__(
+						"{0}: {1} delivered, {2} opened, {3} clicked, {4} replied",
+						[esc(variant), cint(f.delivered), cint(f.opened), cint(f.clicked), cint(f.replied)]
+					)}</div>`
+				)
 				.join("");
 			return `<div class="mb-2"><div>${step} · ${state}</div>${figures}</div>`;
 		});
 		frm.dashboard.add_section(items.join(""), __("A/B Tests"));
+	},
+
+	parsed(json) {
+		try {
+			const value = typeof json === "string" ? JSON.parse(json || "{}") : json;
+			return value && typeof value === "object" ? value : {};
+		} catch (e) {
+			return {};
+		}
 	},
 
 	stored_filters(rule) {

@@ -16,7 +16,7 @@ class CampaignVariantTest(Document):
 		campaign: DF.Link
 		decided_on: DF.Datetime | None
 		email_template: DF.Link
-		figures: DF.SmallText | None
+		figures: DF.JSON | None
 		send_after_days: DF.Int
 		started_on: DF.Datetime | None
 		winner: DF.Link | None
