@@ -542,5 +542,6 @@ class TestWhatTheDeskSaysOfConditions(IntegrationTestCase):
 			[(rows[t]["skipped"], rows[t]["waiting"]) for t in (a, b, c)], [(0, 0), (1, 0), (0, 0)]
 		)
 		columns, data, *_ = performance_report({"campaign_name": campaign.name})
-		self.assertEqual([(row.email_template, row.skipped) for row in data], [(a, 0), (b, 1), (c, 0)])
+		# the report orders a day's rows by template name: compare by template
+		self.assertEqual({row.email_template: row.skipped for row in data}, {a: 0, b: 1, c: 0})
 		self.assertIn("Skipped", [column["label"] for column in columns])
