@@ -52,8 +52,9 @@ DAYS = 30
 FAULTY_DAYS = range(0, 20)  # the last ten days are quiet, so that every retry can settle
 DB_ERROR_DAYS = (3, 14)  # days when the chosen addresses have an email due
 WORKER_KILLED_ON = 7
-HANG_MARKER = "/tmp/email_campaign_soak_hang_{pid}"
-WORKER_LOG = "/tmp/email_campaign_soak_workers.log"
+# per site: soak runs of other sites (a second bench, CI beside a developer) must not see them
+HANG_MARKER = "/tmp/email_campaign_soak_hang_{site}_{pid}"
+WORKER_LOG = "/tmp/email_campaign_soak_workers_{site}.log"
 SOAK_SENDER = "email-campaign-soak-sender@example.com"
 SOAK_OUTBOX = "Email Campaign Soak Outbox"
 PER_MINUTE = 25  # the soak account's limit: the busiest days' emails leave over two days
@@ -87,7 +88,7 @@ def worker_main():
 		if addresses & set(faults.get("db_error_for", ())):
 			raise pymysql.err.OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
 		if faults.get("hang_on") in addresses:
-			Path(HANG_MARKER.format(pid=os.getpid())).touch()
+			Path(HANG_MARKER.format(site=frappe.local.site, pid=os.getpid())).touch()
 			time.sleep(600)
 		return real_write(emails)
 
@@ -206,7 +207,9 @@ class TestSoak(IntegrationTestCase):
 			[sys.executable, "-c", start, queues, self.utc_10(n), json.dumps(faults)],
 			cwd=frappe.utils.get_bench_path() + "/sites",
 			env=worker_environment(),
-			stdout=open(WORKER_LOG, "a"),  # what the workers did, when the soak fails
+			stdout=open(
+				WORKER_LOG.format(site=frappe.local.site), "a"
+			),  # what the workers did, when the soak fails
 			stderr=subprocess.STDOUT,
 			start_new_session=True,
 		)
@@ -234,7 +237,8 @@ class TestSoak(IntegrationTestCase):
 		"""SIGKILL the worker and its work horse (RQ runs each job in a child of its own session)
 		while the horse is in the middle of an email."""
 		deadline = clock() + 120
-		while clock() < deadline and not (markers := list(Path("/tmp").glob("email_campaign_soak_hang_*"))):
+		pattern = Path(HANG_MARKER.format(site=frappe.local.site, pid="*")).name
+		while clock() < deadline and not (markers := list(Path("/tmp").glob(pattern))):
 			time.sleep(0.2)
 		self.assertTrue(markers, "the worker never reached the email it hangs on")
 		time.sleep(0.5)  # the email's transaction is open
