@@ -762,3 +762,67 @@ test("nothing a user typed runs in an Administrator's browser", { skip: !process
 	await page.waitForTimeout(1000);
 	assert.deepEqual(await injected(page), { handler_ran: null, covering_links: 0 });
 });
+
+test("a Campaign with an A/B test tells its variants, its test and its winner", async () => {
+	const [a, b] = [`Subject A ${suffix}`, `Subject B ${suffix}`];
+	for (const name of [a, b]) {
+		await call("frappe.client.insert", {
+			doc: { doctype: "Email Template", name, subject: name, response: "<p>Hello {{ doc.first_name }}</p>" },
+		});
+	}
+	const campaign = await call("frappe.client.insert", {
+		doc: {
+			doctype: "Campaign",
+			campaign_name: `A/B ${suffix}`,
+			track_clicks: 1,
+			campaign_schedules: [
+				{ email_template: a, send_after_days: 0, test_share: 20, winner_by: "Clicks", decision_hours: 4 },
+				{ email_template: b, send_after_days: 0, variant_of: a },
+			],
+		},
+	});
+	// what the planner records once the test is decided (tier 2 proves how it gets there)
+	const figures = { delivered: 20, opened: 0, clicked: 3, replied: 0 };
+	await call("frappe.client.insert", {
+		doc: {
+			doctype: "Campaign Variant Test",
+			campaign: campaign.name,
+			email_template: a,
+			send_after_days: 0,
+			started_on: "2026-12-01 09:30:00",
+			winner: b,
+			winner_by: "Clicks",
+			decided_on: "2026-12-01 13:30:00",
+			figures: JSON.stringify({ [a]: { ...figures, clicked: 1 }, [b]: figures }),
+		},
+	});
+
+	await page.goto(`${BASE_URL}/app/campaign/${encodeURIComponent(campaign.name)}`);
+	await page.locator(".campaign-sequence-variant").first().waitFor();
+	const told = await page.evaluate(() =>
+		[...cur_frm.layout.wrapper[0].querySelectorAll(".campaign-sequence-variant")].map((el) =>
+			el.innerText.trim()
+		)
+	);
+	assert.deepEqual(told, ["A/B test: 20 % tested, winner by Clicks", `A/B variant of ${a}`]);
+	const section = page.locator(".form-dashboard-section", { hasText: "A/B Tests" });
+	await section.waitFor();
+	const tests = (await section.innerText()).replace(/\s+/g, " ");
+	assert.match(tests, new RegExp(`Winner: ${b} \\(by Clicks\\)`));
+	assert.match(tests, new RegExp(`${b}: 20 delivered, 0 opened, 3 clicked, 0 replied`));
+
+	// the step's row opens on its A/B Test section; a variant's row has none
+	const open_row = async (idx) => {
+		await page.click(`[data-fieldname="campaign_schedules"] .grid-row[data-idx="${idx}"] .btn-open-row`);
+		const form = page.locator(".grid-row-open");
+		await form.waitFor();
+		const shown = await form.locator('[data-fieldname="test_share"]').first().isVisible();
+		await page.keyboard.press("Escape");
+		await form.waitFor({ state: "detached" }).catch(() => {});
+		return shown;
+	};
+	assert.equal(await open_row(1), true, "the step's row shows its test share");
+	assert.equal(await open_row(2), false, "a variant's row has no test of its own");
+	await page.evaluate(() => window.scrollTo(0, 0));
+	await shot("campaign_ab_test");
+});

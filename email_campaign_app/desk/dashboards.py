@@ -1,6 +1,6 @@
-"""What the app adds to Frappe's own forms' dashboards."""
-
-from frappe import _
+"""What the app adds to Frappe's own forms' dashboards. Labels stay in English: Frappe caches
+a form's dashboard once for every user, and the Desk translates each label in its reader's
+language."""
 
 
 def contact_dashboard(data: dict) -> dict:
@@ -10,5 +10,5 @@ def contact_dashboard(data: dict) -> dict:
 	else:
 		data["fieldname"] = "recipient"
 	data.setdefault("dynamic_links", {})["recipient"] = ["Contact", "email_campaign_for"]
-	data.setdefault("transactions", []).append({"label": _("Email Campaigns"), "items": ["Email Campaign"]})
+	data.setdefault("transactions", []).append({"label": "Email Campaigns", "items": ["Email Campaign"]})
 	return data

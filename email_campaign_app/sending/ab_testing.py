@@ -14,7 +14,7 @@ from collections import Counter
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Coalesce, Sum
-from frappe.utils import format_datetime, get_datetime, now, now_datetime
+from frappe.utils import cint, flt, format_datetime, get_datetime, now, now_datetime
 from pypika.terms import Case
 
 from email_campaign_app.core import schedule, statuses, variants
@@ -30,15 +30,14 @@ RULE_LABELS = {code: label for label, code in RULES.items()}
 
 def variant_row(row, condition: str = ALWAYS) -> variants.Row:
 	"""A Campaign Email Schedule row (a document or a dict) for the core; `condition` its code."""
-	share = row.get("test_share")
-	hours = row.get("decision_hours")
+	share, hours = row.get("test_share"), row.get("decision_hours")  # a form sends "20" for 20
 	rule = row.get("winner_by") or "Clicks"
 	return variants.Row(
-		schedule.Step(row.get("email_template"), row.get("send_after_days") or 0),
+		schedule.Step(row.get("email_template"), cint(row.get("send_after_days"))),
 		row.get("variant_of") or None,
-		variants.DEFAULT_SHARE if share is None else share / 100,
-		variants.DEFAULT_RULE if rule is None else RULES.get(rule, rule),
-		variants.DEFAULT_HOURS if hours is None else hours,
+		variants.DEFAULT_SHARE if share in (None, "") else flt(share) / 100,
+		RULES.get(rule, rule),
+		variants.DEFAULT_HOURS if hours in (None, "") else cint(hours),
 		condition,
 	)
 

@@ -220,6 +220,13 @@ class TestTheFormRefusesVariantsThatCannotWork(IntegrationTestCase):
 		with self.assertRaisesRegex(frappe.ValidationError, "Choose Always"):
 			campaign.save()
 
+	def test_a_form_that_sends_its_numbers_as_text_saves(self):
+		"""The Desk sends a Percent's default as "20": the form's rules read it as 20."""
+		a, b = make_template().name, make_template().name
+		campaign = make_ab_campaign(a, b, share="20", hours="6")
+		self.assertEqual(next(iter(campaign.get_tests().values())).share, 0.2)
+		self.assertEqual(next(iter(campaign.get_tests().values())).hours, 6)
+
 	def test_the_variant_rows_are_not_steps_of_their_own(self):
 		a, b = make_template().name, make_template().name
 		campaign = make_ab_campaign(a, b)

@@ -132,3 +132,22 @@ class TestWhatTheDeskSays(IntegrationTestCase):
 		used.response = "<p>{{ frappe.session.user }}</p>"
 		with self.assertRaisesRegex(frappe.ValidationError, "campaign emails cannot use"):
 			used.save()
+
+
+class TestDashboardLabelsForEveryReader(IntegrationTestCase):
+	"""Frappe caches a form's dashboard once per doctype for every user: a label translated on
+	the server would speak the first reader's language to all (seen: French "Campagnes e-mail"
+	to an English Administrator). The labels stay English; the Desk translates them."""
+
+	def test_the_connections_labels_are_left_for_the_desk_to_translate(self):
+		from frappe.desk.form.meta import get_meta
+
+		previous = frappe.local.lang
+		frappe.local.lang = "fr"
+		try:
+			for doctype in ("Campaign", "Lead", "Contact"):
+				dashboard = get_meta(doctype, cached=False).get("__dashboard")
+				labels = [group["label"] for group in dashboard["transactions"]]
+				self.assertIn("Email Campaigns", labels, doctype)
+		finally:
+			frappe.local.lang = previous
