@@ -80,8 +80,8 @@ def mark_sent(email_campaign):
 	frappe.db.set_value("Email Queue", {"name": ("in", queued), "status": "Not Sent"}, "status", "Sent")
 
 
-class TestABranchOnAClick(IntegrationTestCase):
-	"""Day 0: the offer; day 3: B to whoever clicked its link, C to whoever did not."""
+class ClickBranch(IntegrationTestCase):
+	"""Day 0: the offer (A); day 3: B to whoever clicked its link, C to whoever did not."""
 
 	def setUp(self):
 		ensure_outgoing_email_account()
@@ -90,6 +90,10 @@ class TestABranchOnAClick(IntegrationTestCase):
 		self.campaign = make_conditional_campaign(
 			[(self.a, 0, "Always", None), (self.b, 3, "Clicked", None), (self.c, 3, "Not Clicked", None)]
 		)
+
+
+class TestABranchOnAClick(ClickBranch):
+	"""A Lead who clicks through the tracked link over HTTP, and one who does not."""
 
 	def day_three(self):
 		with self.freeze_time(f"{add_days(today(), 3)} 00:30:00"):
@@ -409,17 +413,9 @@ class TestAScheduleTheFormWouldRefuse(IntegrationTestCase):
 		self.assertEqual(ledger_of(email_campaign.name)[(b, 3)].status, "Queued")
 
 
-class TestConditionsForAContactAndAnEmailGroup(IntegrationTestCase):
+class TestConditionsForAContactAndAnEmailGroup(ClickBranch):
 	"""The day-0/day-3 click branch for a Contact, and per member of an Email Group: each member
 	is decided on their own email, a member whose email is still on its way waits alone."""
-
-	def setUp(self):
-		ensure_outgoing_email_account()
-		self.a = make_template(response=BODY).name
-		self.b, self.c = make_template().name, make_template().name
-		self.campaign = make_conditional_campaign(
-			[(self.a, 0, "Always", None), (self.b, 3, "Clicked", None), (self.c, 3, "Not Clicked", None)]
-		)
 
 	def test_a_contact_who_clicks_gets_the_clicked_branch(self):
 		contact = make_contact()
