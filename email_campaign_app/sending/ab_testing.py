@@ -91,15 +91,12 @@ def assign(decided, candidates: list[schedule.Candidate], tests_of: dict, now=No
 
 def decide_due(tests_of: dict, states: dict, now) -> dict:
 	"""Decide every test whose hours have passed; the states with their winners."""
-	seen = set()
-	for campaign, tests in tests_of.values():
+	by_campaign = dict(tests_of.values())  # Email Campaigns of one Campaign share its tests
+	for campaign, tests in by_campaign.items():
 		for step, test in tests.items():
-			if (campaign, step) in seen or not variants.decision_due(test, states.get((campaign, step)), now):
-				continue
-			seen.add((campaign, step))
-			states[(campaign, step)] = states[(campaign, step)]._replace(
-				winner=decide(campaign, step, test, now)
-			)
+			if variants.decision_due(test, states.get((campaign, step)), now):
+				winner = decide(campaign, step, test, now)
+				states[(campaign, step)] = states[(campaign, step)]._replace(winner=winner)
 	return states
 
 
