@@ -287,3 +287,35 @@ class TestABTestsOverHTTP(IntegrationTestCase):
 			step, *_variants = view()
 		self.assertEqual((step["queued"], step["waiting"]), (4, 16))
 		self.assertEqual(step["waiting_reason"], "the A/B test's winner, decided at 13:30")
+
+
+class TestPreviewAndTestEmailOfVariants(IntegrationTestCase):
+	def test_preview_shows_each_variant_and_a_test_email_can_be_sent_of_each(self):
+		from email_campaign_app.api import email_campaign as api
+		from email_campaign_app.desk import preview
+
+		ensure_outgoing_email_account()
+		a = make_template(subject="Hello {{ doc.first_name }}, version A").name
+		b = make_template(subject="Hello {{ doc.first_name }}, version B").name
+		campaign = make_ab_campaign(a, b)
+		email_campaign = make_email_campaign(campaign.name, make_lead(first_name="Ada").name)
+		shown = api.preview(email_campaign.name)
+		self.assertEqual(
+			[(row["email_template"], row["variant_of"], row["subject"]) for row in shown],
+			[(a, None, "Hello Ada, version A"), (b, a, "Hello Ada, version B")],
+		)
+		tester = frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": f"tester.{frappe.generate_hash(length=8)}@example.com",
+				"first_name": "Tester",
+				"roles": [{"role": "Sales Manager"}],
+			}
+		).insert(ignore_permissions=True)
+		frappe.set_user(tester.name)
+		self.addCleanup(frappe.set_user, "Administrator")
+		to, queue = preview.send_test_email(email_campaign.name, b)
+		self.assertEqual([r.recipient for r in queue.recipients], [to])
+		self.assertIn("Subject: [Test] Hello Ada, version B", queue.message)
+		offered = {row["email_template"] for row in figures.schedule_view(email_campaign.name)}
+		self.assertEqual(offered, {a, b})  # what Send test email offers
