@@ -427,7 +427,11 @@ class TestFailuresEnd(IntegrationTestCase):
 			ensure_outgoing_email_account(sink.port)
 			self.addCleanup(ensure_outgoing_email_account)
 			tasks.daily()
-			make_due_now(queue.name for queue in queues_of(email_campaign.name))
+			ours = [queue.name for queue in queues_of(email_campaign.name)]
+			make_due_now(ours)
+			# first in Frappe's flush, whatever earlier tests left unsent on the site (a flush
+			# that does not reach them would leave the refusal to the retries below)
+			frappe.db.set_value("Email Queue", {"name": ("in", ours)}, "priority", 100, update_modified=False)
 			frappe.enqueue("frappe.email.queue.flush", queue="short")
 			run_worker("short")
 			tasks.sync_ledger()
