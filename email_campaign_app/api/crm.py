@@ -3,6 +3,7 @@
 
 import frappe
 from frappe import _
+from frappe.query_builder.functions import Count
 from frappe.utils import today
 
 from email_campaign_app.core import statuses
@@ -46,13 +47,15 @@ def emails_sent(email_campaigns: list[str]) -> dict[str, int]:
 	"""Per Email Campaign, its emails that went or are leaving (one query)."""
 	if not email_campaigns:
 		return {}
-	rows = frappe.get_all(
-		LEDGER,
-		filters={
-			"email_campaign": ("in", email_campaigns),
-			"status": ("in", (statuses.QUEUED, *statuses.ACCEPTED)),
-		},
-		fields=["email_campaign", "count(name) as emails"],
-		group_by="email_campaign",
+	Ledger = frappe.qb.DocType(LEDGER)
+	rows = (
+		frappe.qb.from_(Ledger)
+		.select(Ledger.email_campaign, Count(Ledger.name))
+		.where(
+			Ledger.email_campaign.isin(email_campaigns)
+			& Ledger.status.isin((statuses.QUEUED, *statuses.ACCEPTED))
+		)
+		.groupby(Ledger.email_campaign)
+		.run()
 	)
-	return {row.email_campaign: row.emails for row in rows}
+	return dict(rows)

@@ -84,7 +84,7 @@ def email_and_unsubscribed(doctype: str, name: str) -> tuple[str | None, int]:
 def recipient_title(doctype: str, name: str) -> str:
 	"""What a person calls the recipient: a Lead's or Contact's name, an Email Group's title."""
 	fieldname = RECIPIENT_TITLE_FIELDS.get(doctype)
-	title = fieldname and name and frappe.db.get_value(doctype, name, fieldname)
+	title = fieldname and name and is_available(doctype) and frappe.db.get_value(doctype, name, fieldname)
 	return (title or name or "").strip()
 
 
