@@ -122,7 +122,7 @@ def readable_records(doctype: str, names: list[str]) -> dict[str, frappe._dict]:
 			*([f"{fields.unsubscribed} as unsubscribed"] if fields.unsubscribed else []),
 		],
 	)
-	return {row.name: frappe._dict(unsubscribed=0, **row) for row in rows}
+	return {row.name: frappe._dict({"unsubscribed": 0, **row}) for row in rows}
 
 
 def first_send(values: dict) -> str:
