@@ -7,7 +7,7 @@ from frappe.query_builder.functions import Count
 from frappe.utils import today
 
 from email_campaign_app.core import statuses
-from email_campaign_app.sending import recipients
+from email_campaign_app.enrolment import bulk
 from email_campaign_app.sending.ledger import LEDGER
 
 
@@ -30,8 +30,7 @@ def enrolment_options() -> dict:
 def email_campaigns_of(doctype: str, name: str) -> list[dict]:
 	"""A person's Email Campaigns that the user may read, newest first: Campaign, status (and
 	its label in the user's language), dates, and how many emails went."""
-	if doctype not in recipients.person_doctypes():
-		frappe.throw(_("Only Leads, Contacts and CRM Leads can be added to an Email Campaign."))
+	bulk.check_doctype(doctype)
 	frappe.has_permission(doctype, "read", name, throw=True)
 	rows = frappe.get_list(
 		"Email Campaign",

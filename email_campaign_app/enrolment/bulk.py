@@ -56,7 +56,11 @@ def parse_names(names) -> list[str]:
 
 def check_doctype(doctype: str):
 	if doctype not in recipients.person_doctypes():
-		frappe.throw(_("Only Leads, Contacts and CRM Leads can be added to an Email Campaign."))
+		frappe.throw(
+			_("Only Leads, Contacts and CRM Leads can be added to an Email Campaign.")
+			if recipients.is_available(recipients.CRM_LEAD)
+			else _("Only Leads and Contacts can be added to an Email Campaign.")
+		)
 
 
 def check_values(doctype: str, names: list[str], values: dict):

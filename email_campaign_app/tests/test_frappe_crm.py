@@ -358,7 +358,7 @@ class TestWithoutFrappeCRM(IntegrationTestCase):
 		campaign = make_campaign()
 		with self.assertRaisesRegex(frappe.ValidationError, "needs Frappe CRM"):
 			make_email_campaign(campaign.name, "CRM-LEAD-2026-00001", CRM_LEAD)
-		with self.assertRaisesRegex(frappe.ValidationError, "Only Leads, Contacts and CRM Leads"):
+		with self.assertRaisesRegex(frappe.ValidationError, "Only Leads and Contacts"):
 			enrolment_api.add_to_email_campaign(CRM_LEAD, "[]", campaign.name, today())
 
 	def test_the_planner_and_the_defaults_do_without_it(self):
