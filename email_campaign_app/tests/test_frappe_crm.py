@@ -322,7 +322,7 @@ class TestInstalledBesideFrappeCRM(FrappeCRMTestCase):
 		self.assertEqual(
 			[(s.dt, s.view, s.enabled) for s in scripts], [(CRM_LEAD, "Form", 1), (CRM_LEAD, "List", 1)]
 		)
-		self.assertIn("function setupForm(", scripts[0].script)
+		self.assertIn("class CRMLead {", scripts[0].script)
 		self.assertIn("function setupList(", scripts[1].script)
 		self.assertEqual(frappe.new_doc("Email Campaign").email_campaign_for, CRM_LEAD)
 		shortcuts = frappe.get_all("Workspace Shortcut", filters={"parent": "CRM"}, pluck="link_to")
