@@ -20,8 +20,13 @@ frappe.ui.form.on("Email Campaign", {
 	onload(frm) {
 		// CRM Lead only where Frappe CRM is installed (the site's installed apps are in the boot)
 		if ((frappe.boot.versions || {}).crm) return;
-		const field = frm.get_field("email_campaign_for");
-		frm.set_df_property("email_campaign_for", "options", field.df.options.split("\n").filter((o) => o !== "CRM Lead"));
+		const options = frm.get_field("email_campaign_for").df.options;
+		const list = Array.isArray(options) ? options : (options || "").split("\n");
+		frm.set_df_property(
+			"email_campaign_for",
+			"options",
+			list.filter((option) => option !== "CRM Lead")
+		);
 	},
 
 	refresh(frm) {
