@@ -27,20 +27,28 @@ add_to_apps_screen = [
 before_install = "email_campaign_app.install.before_install"
 after_install = "email_campaign_app.install.after_install"
 before_uninstall = "email_campaign_app.install.before_uninstall"
-after_migrate = "email_campaign_app.install.make_signing_key"
+after_migrate = [
+	"email_campaign_app.install.make_signing_key",
+	"email_campaign_app.integrations.frappe_crm.set_up",
+]
+# Frappe CRM installed or removed after this app (integrations/frappe_crm.py)
+after_app_install = "email_campaign_app.integrations.frappe_crm.after_app_install"
+before_app_uninstall = "email_campaign_app.integrations.frappe_crm.before_app_uninstall"
 
 # Desk
 # ----
 
-# Actions > Add to Email Campaign in the Lead and Contact lists
+# Actions > Add to Email Campaign in the Lead, Contact and CRM Lead lists (Desk)
 doctype_list_js = {
 	"Lead": "public/js/add_to_email_campaign.js",
 	"Contact": "public/js/add_to_email_campaign.js",
+	"CRM Lead": "public/js/add_to_email_campaign.js",
 }
-# Create > Email Campaign, and the dashboard's "+", on Lead and Contact forms
+# Create > Email Campaign, and the dashboard's "+", on Lead, Contact and CRM Lead forms (Desk)
 doctype_js = {
 	"Lead": "public/js/email_campaign_person.js",
 	"Contact": "public/js/email_campaign_person.js",
+	"CRM Lead": "public/js/email_campaign_person.js",
 }
 # An Email Campaign's notes (paused, resumed, unsubscribed), told in the reader's language and time zone
 additional_timeline_content = {
@@ -87,6 +95,14 @@ doc_events = {
 		"on_change": "email_campaign_app.sending.privacy.on_deletion_request_change",
 	},
 	"Contact": {
+		"before_save": "email_campaign_app.enrolment.rules.remember_rules_matched",
+		"on_update": [
+			"email_campaign_app.enrolment.rules.enrol_by_rules",
+			"email_campaign_app.sending.recipients.update_recipient_names",
+		],
+	},
+	# Frappe CRM's lead, where Frappe CRM is installed
+	"CRM Lead": {
 		"before_save": "email_campaign_app.enrolment.rules.remember_rules_matched",
 		"on_update": [
 			"email_campaign_app.enrolment.rules.enrol_by_rules",

@@ -2,6 +2,7 @@ import frappe
 from frappe import _
 
 from email_campaign_app import permissions
+from email_campaign_app.integrations import frappe_crm
 from email_campaign_app.sending import email_links
 
 # Each of these apps ships its own Campaign, Email Campaign and Lead doctypes.
@@ -39,6 +40,7 @@ def load_this_apps_modules():
 def after_install():
 	permissions.grant_core_permissions()
 	make_signing_key()
+	frappe_crm.set_up()  # where Frappe CRM is installed: its leads get campaigns
 
 
 def make_signing_key():
@@ -87,3 +89,4 @@ def before_uninstall():
 		frappe.db.delete(doctype, {doctype_field: ("in", APP_DOCTYPES)})
 	frappe.db.delete("Scheduled Job Type", {"method": ("like", "email_campaign_app.%")})
 	permissions.revoke_core_permissions()
+	frappe_crm.take_back()  # the CRM Form Scripts and defaults it installed

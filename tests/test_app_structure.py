@@ -42,6 +42,9 @@ FRAPPE_DOCTYPES = {
 	"Error Log": {"reference_doctype", "reference_name", "error", "method"},
 	"Email Account": {"name", "email_id", "dsn_notify_type", "default_outgoing"},
 	"Contact": {"name", "email_id", "unsubscribed", "first_name"},
+	# Frappe CRM's lead (the crm app), a recipient where Frappe CRM is installed
+	"CRM Lead": {"name", "email", "first_name", "last_name", "lead_name", "status", "organization"},
+	"CRM Form Script": {"name", "dt", "view", "script", "enabled", "is_standard"},
 	"DocType": {"name"},
 	"Language": {"name"},
 	"Email Group": {"name"},

@@ -7,14 +7,18 @@ from frappe.utils import getdate
 
 from email_campaign_app import permissions
 from email_campaign_app.core import schedule
-from email_campaign_app.sending import composing, senders
+from email_campaign_app.sending import composing, recipients, senders
 from email_campaign_app.sending.context import BatchContext, find_people_by_email
 
 
 def recipient_for_preview(email_campaign, member: str | None = None) -> schedule.Recipient:
 	"""The Lead or Contact of the Email Campaign, or the chosen (else first) Email Group member."""
 	if email_campaign.email_campaign_for != "Email Group":
-		email = frappe.db.get_value(email_campaign.email_campaign_for, email_campaign.recipient, "email_id")
+		email = frappe.db.get_value(
+			email_campaign.email_campaign_for,
+			email_campaign.recipient,
+			recipients.email_field(email_campaign.email_campaign_for),
+		)
 		return schedule.Recipient(email or "", email_campaign.email_campaign_for, email_campaign.recipient)
 	filters = {"email_group": email_campaign.recipient, "unsubscribed": 0}
 	if member:

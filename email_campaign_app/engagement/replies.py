@@ -15,7 +15,10 @@ Email Campaign. Two hooks on Communication read that:
   the Email Queue are cancelled.
 
 A message answers a campaign email when Frappe threaded it to one (only that Email Campaign
-stops, whatever else the sender receives), or, when it is threaded to none, when it comes from
+stops, whatever else the sender receives); when Frappe threaded it to the recipient's own
+record (Frappe CRM threads the answer to an email its users sent from a lead to that CRM
+Lead), it answers the last campaign email each running Email Campaign of that record sent to
+the sender's address; when it is threaded to none, when it comes from
 an address a running Email Campaign wrote to and arrives in the mailbox of that campaign's
 sender (an incoming Email Account with the sender's address, or one in the sender's User
 Emails). Nothing here may lose an incoming email: a failure is logged, never raised.
@@ -30,6 +33,7 @@ from frappe.utils import format_datetime, now_datetime, parse_addr
 
 from email_campaign_app.core import schedule, statuses
 from email_campaign_app.engagement.unsubscribe import cancel_queued_emails
+from email_campaign_app.sending import recipients
 from email_campaign_app.sending.ledger import LEDGER
 
 # a reply to an email that has gone: from the start date on
@@ -92,6 +96,8 @@ def find_replies(communication) -> list[Reply]:
 		return [reply]
 	if communication.reference_doctype == "Email Campaign":
 		return []  # in an Email Campaign's thread, from someone it does not write to
+	if communication.reference_doctype in recipients.person_doctypes():
+		return replies_in_recipients_thread(communication)
 	return replies_from_recipient(communication)
 
 
@@ -156,24 +162,55 @@ def replies_from_recipient(communication) -> list[Reply]:
 		return []
 	Ledger = frappe.qb.DocType(LEDGER)
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
-	EmailQueue = frappe.qb.DocType("Email Queue")
 	rows = (
-		reply_query(Ledger)
-		.join(EmailCampaign)
-		.on(EmailCampaign.name == Ledger.email_campaign)
-		.left_join(EmailQueue)
-		.on(EmailQueue.name == Ledger.email_queue)
-		.where(
-			(Ledger.recipient_email == email)
-			& ((Ledger.status == "Sent") | (EmailQueue.status == "Sent"))
-			& EmailCampaign.status.isin(ANSWERABLE)
-			& EmailCampaign.sender.isin(users)
+		sent_to(
+			reply_query(Ledger).join(EmailCampaign).on(EmailCampaign.name == Ledger.email_campaign),
+			Ledger,
+			email,
 		)
+		.where(EmailCampaign.status.isin(ANSWERABLE) & EmailCampaign.sender.isin(users))
 		.orderby(Ledger.send_after_days)
 		.run()
 	)
 	last_per_campaign = {row[1]: Reply(*row) for row in rows}  # ordered by day: the last one wins
 	return list(last_per_campaign.values())
+
+
+def replies_in_recipients_thread(communication) -> list[Reply]:
+	"""Threaded to a Lead, Contact or CRM Lead: for each of its running Email Campaigns that
+	wrote to the sender's address, the last email that went to that address."""
+	email = sender_of(communication)
+	if not email:
+		return []
+	Ledger = frappe.qb.DocType(LEDGER)
+	EmailCampaign = frappe.qb.DocType("Email Campaign")
+	rows = (
+		sent_to(
+			reply_query(Ledger).join(EmailCampaign).on(EmailCampaign.name == Ledger.email_campaign),
+			Ledger,
+			email,
+		)
+		.where(
+			(EmailCampaign.email_campaign_for == communication.reference_doctype)
+			& (EmailCampaign.recipient == communication.reference_name)
+			& EmailCampaign.status.isin(ANSWERABLE)
+		)
+		.orderby(Ledger.send_after_days)
+		.run()
+	)
+	return list({row[1]: Reply(*row) for row in rows}.values())  # ordered by day: the last one wins
+
+
+def sent_to(query, Ledger, email: str):
+	"""The ledger rows of emails that went to `email` (sent, or handed to Frappe's queue that sent them)."""
+	EmailQueue = frappe.qb.DocType("Email Queue")
+	return (
+		query.left_join(EmailQueue)
+		.on(EmailQueue.name == Ledger.email_queue)
+		.where(
+			(Ledger.recipient_email == email) & ((Ledger.status == "Sent") | (EmailQueue.status == "Sent"))
+		)
+	)
 
 
 def mailbox_users(email_account: str | None) -> list[str]:
@@ -193,7 +230,7 @@ def mailbox_users(email_account: str | None) -> list[str]:
 
 
 def link_to_timelines(communication, replies: list[Reply]):
-	"""The reply shows on its Email Campaign's timeline and on its Lead's (or Contact's)."""
+	"""The reply shows on its Email Campaign's timeline and on its Lead's (Contact's, CRM Lead's)."""
 	linked = {(link.link_doctype, link.link_name) for link in communication.timeline_links}
 	for reply in replies:
 		for link in (

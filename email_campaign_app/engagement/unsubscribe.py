@@ -1,4 +1,5 @@
-"""What unsubscribing does: the Email Campaign (Lead, Contact) or the member (Email Group) stops.
+"""What unsubscribing does: the Email Campaign (Lead, Contact, CRM Lead) or the member (Email
+Group) stops.
 
 Every path goes through Frappe's own Email Unsubscribe record, so Frappe's queue refuses the
 address too, and the record's `after_insert` hook applies it here.
@@ -8,7 +9,7 @@ import frappe
 from frappe import _
 
 from email_campaign_app.core.schedule import UNSUBSCRIBED
-from email_campaign_app.sending import ledger, notes, suppression
+from email_campaign_app.sending import ledger, notes, recipients, suppression
 from email_campaign_app.sending.ledger import LEDGER
 
 
@@ -29,7 +30,11 @@ def address_of_recipient(email_campaign: str, email: str) -> str | None:
 			"Email Group Member", {"email_group": campaign.recipient, "email": email}, "email"
 		)
 	else:
-		known = frappe.db.get_value(campaign.email_campaign_for, campaign.recipient, "email_id")
+		known = frappe.db.get_value(
+			campaign.email_campaign_for,
+			campaign.recipient,
+			recipients.email_field(campaign.email_campaign_for),
+		)
 		known = known if known and known.strip().lower() == email.lower() else None
 	known = known or frappe.db.get_value(
 		LEDGER, {"email_campaign": email_campaign, "recipient_email": email}, "recipient_email"

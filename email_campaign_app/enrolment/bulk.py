@@ -1,4 +1,4 @@
-"""Enrolling Leads and Contacts in a Campaign: many at once from their lists (Actions > Add to
+"""Enrolling Leads, Contacts and CRM Leads in a Campaign: many at once from their lists (Actions > Add to
 Email Campaign), one Email Campaign per record.
 
 What can be known for all the records at once is read in two queries (the records the user may
@@ -15,10 +15,8 @@ from frappe.utils import getdate
 
 from email_campaign_app import utils
 from email_campaign_app.core import schedule, statuses
-from email_campaign_app.sending import releasing, suppression
-from email_campaign_app.sending.recipients import RECIPIENT_TITLE_FIELDS
+from email_campaign_app.sending import recipients, releasing, suppression
 
-PERSON_DOCTYPES = ("Lead", "Contact")
 BACKGROUND_THRESHOLD = 50  # more records than this are enrolled by a background job
 PROGRESS_EVERY = 25  # records between two progress messages (and commits) in the background
 DONE_EVENT = "email_campaign_app_enrolment_done"
@@ -57,8 +55,12 @@ def parse_names(names) -> list[str]:
 
 
 def check_doctype(doctype: str):
-	if doctype not in PERSON_DOCTYPES:
-		frappe.throw(_("Only Leads and Contacts can be added to an Email Campaign."))
+	if doctype not in recipients.person_doctypes():
+		frappe.throw(
+			_("Only Leads, Contacts and CRM Leads can be added to an Email Campaign.")
+			if recipients.is_available(recipients.CRM_LEAD)
+			else _("Only Leads and Contacts can be added to an Email Campaign.")
+		)
 
 
 def check_values(doctype: str, names: list[str], values: dict):
@@ -93,15 +95,7 @@ def enrol(doctype: str, names: list[str], values: dict, progress=None) -> dict:
 	"""One Email Campaign per record; records without an email address, unsubscribed, already
 	running this Campaign, or that the user may not read are skipped and counted."""
 	summary = new_summary(doctype, values.get("campaign_name"))
-	title_field = RECIPIENT_TITLE_FIELDS[doctype]
-	records = {
-		row.name: row
-		for row in frappe.get_list(
-			doctype,
-			filters={"name": ("in", names)},
-			fields=["name", "email_id", "unsubscribed", f"{title_field} as title"],
-		)
-	}
+	records = readable_records(doctype, names)
 	# what the summary calls each record the user may read: its name, not its ID
 	summary["titles"] = {name: (row.title or name) for name, row in records.items()}
 	running = already_running(doctype, names, values.get("campaign_name"))
@@ -116,6 +110,23 @@ def enrol(doctype: str, names: list[str], values: dict, progress=None) -> dict:
 			progress(done, len(names))
 	summary["first_send"] = first_send(values) if summary["created"] else None
 	return summary
+
+
+def readable_records(doctype: str, names: list[str]) -> dict[str, frappe._dict]:
+	"""The records the user may read, each with its `email_id`, `unsubscribed` and `title`
+	(whatever the doctype calls them: a CRM Lead's address is `email`, and it has no flag)."""
+	fields = recipients.PEOPLE[doctype]
+	rows = frappe.get_list(
+		doctype,
+		filters={"name": ("in", names)},
+		fields=[
+			"name",
+			f"{fields.email} as email_id",
+			f"{fields.title} as title",
+			*([f"{fields.unsubscribed} as unsubscribed"] if fields.unsubscribed else []),
+		],
+	)
+	return {row.name: frappe._dict({"unsubscribed": 0, **row}) for row in rows}
 
 
 def first_send(values: dict) -> str:

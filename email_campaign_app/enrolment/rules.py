@@ -1,6 +1,7 @@
-"""Enrolment rules: a Campaign enrols the Leads and Contacts that match its rules, once each.
+"""Enrolment rules: a Campaign enrols the Leads, Contacts and CRM Leads that match its rules,
+once each.
 
-A rule names a doctype (Lead or Contact), Frappe filters (stored as JSON by the Campaign form's
+A rule names a doctype (Lead, Contact, or CRM Lead where Frappe CRM is installed), Frappe filters (stored as JSON by the Campaign form's
 filter dialog), a sender and the days to wait before the start. A record is enrolled when it
 is inserted matching a rule, or when a save makes it start matching (a Lead whose status
 changes, say). A record that has, or ever had, an Email Campaign of that Campaign is never
@@ -20,11 +21,18 @@ from frappe.model import default_fields
 from frappe.utils import add_days, today
 
 from email_campaign_app import utils
-from email_campaign_app.sending import senders, suppression
+from email_campaign_app.sending import recipients, senders, suppression
 
 RULE = "Campaign Enrolment Rule"
-# A record the rule can enrol: Email Campaign refuses one without an address or unsubscribed.
-REACHABLE = (("email_id", "is", "set"), ("unsubscribed", "=", 0))
+
+
+def reachable(doctype: str) -> list[list]:
+	"""A record the rule can enrol: Email Campaign refuses one without an address or unsubscribed."""
+	fields = recipients.PEOPLE[doctype]
+	conditions = [[doctype, fields.email, "is", "set"]]
+	if fields.unsubscribed:
+		conditions.append([doctype, fields.unsubscribed, "=", 0])
+	return conditions
 
 
 class BrokenRule(frappe.ValidationError):
@@ -36,6 +44,11 @@ class BrokenRule(frappe.ValidationError):
 
 def validate_rules(campaign):
 	for rule in campaign.get("enrolment_rules"):
+		if not recipients.is_available(rule.document_type):
+			throw_for_row(
+				rule,
+				_("{0} needs Frappe CRM, which is not installed on this site.").format(_(rule.document_type)),
+			)
 		try:
 			filters = parse_filters(rule.filters_json, rule.document_type)
 		except BrokenRule as error:
@@ -88,7 +101,7 @@ def check_field(doctype: str, filter_doctype: str, fieldname: str):
 		raise BrokenRule(_("{0} has no field {1}.").format(_(filter_doctype), fieldname))
 
 
-# Lead and Contact: doc_events
+# Lead, Contact and CRM Lead: doc_events
 
 
 def remember_rules_matched(doc, method=None):
@@ -150,8 +163,7 @@ def matches(rule, doc, report: bool = True) -> bool:
 		if report:
 			report_broken_rule(rule, doc, str(error))
 		return False
-	reachable = [[doc.doctype, *condition] for condition in REACHABLE]
-	conditions = [*filters, *reachable, [doc.doctype, "name", "=", doc.name]]
+	conditions = [*filters, *reachable(doc.doctype), [doc.doctype, "name", "=", doc.name]]
 	found, error = utils.in_savepoint(
 		lambda: frappe.get_all(doc.doctype, filters=conditions, limit=1, pluck="name")
 	)
@@ -161,7 +173,7 @@ def matches(rule, doc, report: bool = True) -> bool:
 
 
 def enrol(rule, doc) -> bool:
-	if suppression.reason_for(doc.get("email_id"), rule.parent):
+	if suppression.reason_for(doc.get(recipients.email_field(doc.doctype)), rule.parent):
 		return False  # the list keeps the Campaign from this address: nothing to report
 	email_campaign = frappe.get_doc(
 		{

@@ -8,21 +8,24 @@ import frappe
 from frappe import _
 
 from email_campaign_app.core import schedule
-from email_campaign_app.sending import senders, step_email, suppression
+from email_campaign_app.sending import recipients, senders, step_email, suppression
 
-PERSON_DOCTYPES = ("Lead", "Contact")
+LOOKUP_ORDER = (recipients.CRM_LEAD, "Contact", "Lead")
 
 
 def find_people_by_email(emails: list[str]) -> dict[str, tuple[str, str]]:
-	"""Map each address to the Contact (first) or Lead that has it as its email, when there is one."""
+	"""Map each address to the Lead, Contact or CRM Lead that has it as its email, when there is
+	one (in that order of preference)."""
 	found: dict[str, tuple[str, str]] = {}
 	if not emails:
 		return found
-	for doctype in reversed(PERSON_DOCTYPES):  # Contacts last, so that they win
+	available = recipients.person_doctypes()
+	for doctype in [d for d in LOOKUP_ORDER if d in available]:  # the last one found wins
+		field = recipients.email_field(doctype)
 		for row in frappe.get_all(
-			doctype, filters={"email_id": ("in", list(set(emails)))}, fields=["name", "email_id"]
+			doctype, filters={field: ("in", list(set(emails)))}, fields=["name", f"{field} as email"]
 		):
-			found[row.email_id.strip().lower()] = (doctype, row.name)
+			found[row.email.strip().lower()] = (doctype, row.name)
 	return found
 
 

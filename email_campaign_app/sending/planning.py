@@ -14,7 +14,7 @@ from frappe.utils import getdate, now_datetime
 from email_campaign_app import utils
 from email_campaign_app.core import conditions, schedule, statuses
 from email_campaign_app.core.sending_days import EVERY_DAY
-from email_campaign_app.sending import ab_testing, branching, email_links, releasing
+from email_campaign_app.sending import ab_testing, branching, email_links, recipients, releasing
 from email_campaign_app.sending.calendars import get_calendars
 from email_campaign_app.sending.ledger import LEDGER
 
@@ -135,26 +135,22 @@ def get_candidates(
 
 
 def get_email_campaigns_with_people(EmailCampaign, candidate):
-	"""(name, campaign, for, recipient, start date, and the Lead's or Contact's name, email and
-	unsubscribed flag; the three are None for an Email Group or a deleted recipient; the days
-	pauses shifted it by)."""
-	Lead = frappe.qb.DocType("Lead")
-	Contact = frappe.qb.DocType("Contact")
+	"""(name, campaign, for, recipient, start date, and the Lead's, Contact's or CRM Lead's
+	name, email and unsubscribed flag; the three are None for an Email Group or a deleted
+	recipient; the days pauses shifted it by)."""
+	query, (names, emails, unsubscribed) = recipients.join_people(
+		frappe.qb.from_(EmailCampaign), EmailCampaign
+	)
 	return (
-		frappe.qb.from_(EmailCampaign)
-		.left_join(Lead)
-		.on((EmailCampaign.email_campaign_for == "Lead") & (Lead.name == EmailCampaign.recipient))
-		.left_join(Contact)
-		.on((EmailCampaign.email_campaign_for == "Contact") & (Contact.name == EmailCampaign.recipient))
-		.select(
+		query.select(
 			EmailCampaign.name,
 			EmailCampaign.campaign_name,
 			EmailCampaign.email_campaign_for,
 			EmailCampaign.recipient,
 			EmailCampaign.start_date,
-			Coalesce(Lead.name, Contact.name),
-			Coalesce(Lead.email_id, Contact.email_id),
-			Coalesce(Lead.unsubscribed, Contact.unsubscribed),
+			Coalesce(*names),
+			Coalesce(*emails),
+			Coalesce(*unsubscribed),
 			EmailCampaign.shifted_days,
 		)
 		.where(candidate)

@@ -16,7 +16,7 @@ own doctypes. Then `erase` does what Frappe cannot know:
 import frappe
 from frappe import _
 
-from email_campaign_app.sending import ledger, suppression
+from email_campaign_app.sending import ledger, recipients, suppression
 
 
 def on_deletion_request_change(request, method=None):
@@ -43,22 +43,25 @@ def erase(email: str, anonymous: str):
 
 
 def forget_recipient_names(addresses: list[str], anonymous: str):
-	"""The Email Campaigns of the person's Lead or Contact are titled by the anonymous address."""
+	"""The Email Campaigns of the person's Lead, Contact or CRM Lead are titled by the anonymous
+	address."""
 	Ledger = frappe.qb.DocType(ledger.LEDGER)
+	doctypes = recipients.person_doctypes()
 	people = (
 		frappe.qb.from_(Ledger)
 		.select(Ledger.recipient_doctype, Ledger.recipient_name)
 		.distinct()
-		.where(Ledger.recipient_email.isin(addresses) & Ledger.recipient_doctype.isin(("Lead", "Contact")))
+		.where(Ledger.recipient_email.isin(addresses) & Ledger.recipient_doctype.isin(doctypes))
 		.run()
 	)
-	for doctype in ("Lead", "Contact"):
+	for doctype in doctypes:
+		field = recipients.email_field(doctype)
 		people += tuple(
 			(doctype, name)
-			for name in frappe.get_all(doctype, filters={"email_id": ("in", addresses)}, pluck="name")
+			for name in frappe.get_all(doctype, filters={field: ("in", addresses)}, pluck="name")
 		)
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
-	for doctype in ("Lead", "Contact"):
+	for doctype in doctypes:
 		if names := {name for of, name in people if of == doctype}:
 			frappe.qb.update(EmailCampaign).set(EmailCampaign.recipient_name, anonymous).where(
 				(EmailCampaign.email_campaign_for == doctype) & EmailCampaign.recipient.isin(names)

@@ -15,7 +15,7 @@ import frappe
 from frappe import _
 from frappe.utils import format_datetime
 
-from email_campaign_app.sending import ledger
+from email_campaign_app.sending import ledger, recipients
 
 SUPPRESSION = "Email Campaign Suppression"
 UNSUBSCRIBED, HARD_BOUNCE, SOFT_BOUNCES, COMPLAINT, BY_HAND, ERASED = (
@@ -88,8 +88,9 @@ def on_suppression_added(doc):
 		_("Cancelled: the address is on the suppression list ({0}).").format(_(doc.reason)),
 	)
 	if not doc.campaign and doc.reason in UNSUBSCRIBES:
-		for doctype in ("Lead", "Contact"):
-			frappe.db.set_value(doctype, {"email_id": doc.email}, "unsubscribed", 1)
+		for doctype in recipients.person_doctypes():
+			if field := recipients.unsubscribed_field(doctype):  # a CRM Lead has no such flag
+				frappe.db.set_value(doctype, {recipients.email_field(doctype): doc.email}, field, 1)
 
 
 def cancel_waiting_emails(email: str, campaign: str | None, reason: str):
@@ -150,7 +151,7 @@ def refusal(email: str, entry) -> str:
 
 
 def note_on_people(email: str, text: str):
-	"""A comment on the Leads and Contacts with this address (their timeline shows it)."""
-	for doctype in ("Lead", "Contact"):
-		for name in frappe.get_all(doctype, filters={"email_id": email}, pluck="name"):
+	"""A comment on the Leads, Contacts and CRM Leads with this address (their timeline shows it)."""
+	for doctype in recipients.person_doctypes():
+		for name in frappe.get_all(doctype, filters={recipients.email_field(doctype): email}, pluck="name"):
 			frappe.get_doc(doctype, name).add_comment("Info", text)

@@ -94,7 +94,7 @@ class TestBulkEnrolment(IntegrationTestCase):
 			self.add([lead.name], sender=SALES_MANAGER)
 		with self.assertRaisesRegex(frappe.ValidationError, "is in the past"):
 			self.add([lead.name], start_date=add_days(today(), -1))
-		with self.assertRaisesRegex(frappe.ValidationError, "Only Leads and Contacts"):
+		with self.assertRaisesRegex(frappe.ValidationError, "Only Leads(,| and) Contacts"):
 			self.add([lead.name], doctype="User")
 		self.assertEqual(email_campaigns_of(self.campaign.name), [])
 

@@ -1,5 +1,5 @@
-// Lead and Contact lists: Actions > Add to Email Campaign creates one Email Campaign per
-// selected record (hooks.py doctype_list_js adds this file to both lists).
+// Lead, Contact and CRM Lead lists: Actions > Add to Email Campaign creates one Email Campaign
+// per selected record (hooks.py doctype_list_js adds this file to the three lists).
 frappe.provide("email_campaign_app");
 
 email_campaign_app.is_manager = () => frappe.user.has_role(["Sales Manager", "System Manager"]);
@@ -163,7 +163,7 @@ if (!email_campaign_app.listening_for_enrolments) {
 	);
 }
 
-for (const doctype of ["Lead", "Contact"]) {
+for (const doctype of ["Lead", "Contact", "CRM Lead"]) {
 	const settings = (frappe.listview_settings[doctype] = frappe.listview_settings[doctype] || {});
 	if (settings.email_campaign_app_actions) continue;
 	settings.email_campaign_app_actions = true;

@@ -1,6 +1,6 @@
-// Lead and Contact forms: Create > Email Campaign, and the "+" beside Email Campaigns in the
-// dashboard, open a new Email Campaign for this record (hooks.py doctype_js adds this file
-// to both forms; it registers once for both).
+// Lead, Contact and CRM Lead forms (Desk): Create > Email Campaign, and the "+" beside Email
+// Campaigns in the dashboard, open a new Email Campaign for this record (hooks.py doctype_js
+// adds this file to the three forms; it registers once for all). A CRM Lead's address is `email`.
 frappe.provide("email_campaign_app");
 
 if (!email_campaign_app.person_forms_registered) {
@@ -12,7 +12,7 @@ if (!email_campaign_app.person_forms_registered) {
 			recipient: frm.doc.name,
 		});
 
-	for (const doctype of ["Lead", "Contact"]) {
+	for (const doctype of ["Lead", "Contact", "CRM Lead"]) {
 		frappe.ui.form.on(doctype, {
 			setup(frm) {
 				frm.make_methods = {
@@ -23,7 +23,7 @@ if (!email_campaign_app.person_forms_registered) {
 			refresh(frm) {
 				if (
 					!frm.is_new() &&
-					frm.doc.email_id &&
+					(frm.doc.email_id || frm.doc.email) &&
 					frappe.model.can_create("Email Campaign")
 				) {
 					frm.add_custom_button(

@@ -5,7 +5,7 @@ from frappe.model.document import Document
 
 
 class CampaignEnrolmentRule(Document):
-	"""A rule of a Campaign: which new Leads or Contacts it enrols (see email_campaign_app.enrolment_rules)."""
+	"""A rule of a Campaign: which new Leads, Contacts or CRM Leads it enrols (see email_campaign_app.enrolment_rules)."""
 
 	# begin: auto-generated types
 	# This code is auto-generated. Do not modify anything in this block.
@@ -15,7 +15,7 @@ class CampaignEnrolmentRule(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
-		document_type: DF.Literal["Lead", "Contact"]
+		document_type: DF.Literal["Lead", "Contact", "CRM Lead"]
 		enabled: DF.Check
 		filters_json: DF.Code | None
 		parent: DF.Data

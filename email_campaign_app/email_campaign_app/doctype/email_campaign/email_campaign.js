@@ -4,7 +4,8 @@
 frappe.ui.form.on("Email Campaign", {
 	setup(frm) {
 		frm.set_query("recipient", () => {
-			if (frm.doc.email_campaign_for === "Email Group") return {};
+			// an Email Group, or a CRM Lead (no flag of its own: the suppression list keeps it)
+			if (["Email Group", "CRM Lead"].includes(frm.doc.email_campaign_for)) return {};
 			return { filters: { unsubscribed: 0 } };
 		});
 		frm.set_query("sender", () => ({ filters: { enabled: 1, user_type: "System User" } }));
@@ -14,6 +15,18 @@ frappe.ui.form.on("Email Campaign", {
 
 	email_campaign_for(frm) {
 		frm.set_value("recipient", "");
+	},
+
+	onload(frm) {
+		// CRM Lead only where Frappe CRM is installed (the site's installed apps are in the boot)
+		if ((frappe.boot.versions || {}).crm) return;
+		const options = frm.get_field("email_campaign_for").df.options;
+		const list = Array.isArray(options) ? options : (options || "").split("\n");
+		frm.set_df_property(
+			"email_campaign_for",
+			"options",
+			list.filter((option) => option !== "CRM Lead")
+		);
 	},
 
 	refresh(frm) {

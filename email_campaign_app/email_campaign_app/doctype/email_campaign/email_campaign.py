@@ -9,12 +9,13 @@ from frappe.utils import escape_html, getdate, today
 from email_campaign_app import permissions
 from email_campaign_app.core import schedule, statuses
 from email_campaign_app.core.sending_days import Calendar
-from email_campaign_app.sending import email_links, senders, suppression
+from email_campaign_app.sending import email_links, recipients, senders, suppression
 from email_campaign_app.sending.recipients import recipient_title
 
 LOCKED_WHEN_IN_PROGRESS = ("campaign_name", "email_campaign_for", "recipient", "start_date")
 REQUIRED = ("campaign_name", "email_campaign_for", "recipient", "sender", "start_date")
-RECIPIENT_DOCTYPES = ("Lead", "Contact", "Email Group")
+# CRM Lead: Frappe CRM's lead, where Frappe CRM is installed (recipients.recipient_doctypes)
+RECIPIENT_DOCTYPES = ("Lead", "Contact", "CRM Lead", "Email Group")
 # set by Pause and Resume only (db_set): never by a save
 APP_FIELDS = ("shifted_days", "catch_up_until", "paused_on")
 
@@ -32,7 +33,7 @@ class EmailCampaign(Document):
 		campaign_name: DF.Link
 		catch_up_until: DF.Date | None
 		dispatched_on: DF.Date | None
-		email_campaign_for: DF.Literal["", "Lead", "Contact", "Email Group"]
+		email_campaign_for: DF.Literal["", "Lead", "Contact", "CRM Lead", "Email Group"]
 		end_date: DF.Date | None
 		paused_on: DF.Datetime | None
 		recipient: DF.DynamicLink
@@ -116,7 +117,9 @@ class EmailCampaign(Document):
 	def _validate_links(self):
 		"""Frappe checks that links exist before `validate` runs: whether the user may read the
 		recipient is checked first, so that its "could not find" answers nobody who may not."""
-		permissions.check_may_choose_recipient(self, RECIPIENT_DOCTYPES)
+		if not recipients.is_available(self.email_campaign_for or ""):
+			return  # no such doctype on this site: validate_recipient says why
+		permissions.check_may_choose_recipient(self, recipients.recipient_doctypes())
 		super()._validate_links()
 
 	def validate_locked_fields(self):
@@ -177,7 +180,14 @@ class EmailCampaign(Document):
 
 	def validate_recipient(self):
 		if self.email_campaign_for not in RECIPIENT_DOCTYPES:
-			frappe.throw(_("Email Campaign For must be Lead, Contact or Email Group."))
+			frappe.throw(_("Email Campaign For must be Lead, Contact, CRM Lead or Email Group."))
+		if not recipients.is_available(self.email_campaign_for):
+			frappe.throw(
+				_("{0} needs Frappe CRM, which is not installed on this site.").format(
+					_(self.email_campaign_for)
+				),
+				title=_("Frappe CRM Not Installed"),
+			)
 		if not frappe.db.exists(self.email_campaign_for, self.recipient):
 			frappe.throw(
 				_("{0} {1} does not exist.").format(_(self.email_campaign_for), frappe.bold(self.recipient))
@@ -188,15 +198,13 @@ class EmailCampaign(Document):
 			self.validate_person()
 
 	def validate_person(self):
-		email, unsubscribed = frappe.db.get_value(
-			self.email_campaign_for, self.recipient, ["email_id", "unsubscribed"]
-		)
+		email, unsubscribed = recipients.email_and_unsubscribed(self.email_campaign_for, self.recipient)
 		if not email:
 			frappe.throw(
 				_("{0} {1} has no email address. Set its email address first.").format(
 					_(self.email_campaign_for), self.recipient_label()
 				)
-				if self.email_campaign_for == "Lead"
+				if self.email_campaign_for != "Contact"
 				else _("Contact {0} has no primary email address. Add one and mark it as primary.").format(
 					self.recipient_label()
 				),
