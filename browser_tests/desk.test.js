@@ -810,6 +810,7 @@ test("a Campaign with an A/B test tells its variants, its test and its winner", 
 	const tests = (await section.innerText()).replace(/\s+/g, " ");
 	assert.match(tests, new RegExp(`Winner: ${b} \\(by Clicks\\)`));
 	assert.match(tests, new RegExp(`${b}: 20 delivered, 0 opened, 3 clicked, 0 replied`));
+	await shot("campaign_ab_test");
 
 	// the step's row opens on its A/B Test section; a variant's row has none
 	const open_row = async (idx) => {
@@ -823,6 +824,4 @@ test("a Campaign with an A/B test tells its variants, its test and its winner", 
 	};
 	assert.equal(await open_row(1), true, "the step's row shows its test share");
 	assert.equal(await open_row(2), false, "a variant's row has no test of its own");
-	await page.evaluate(() => window.scrollTo(0, 0));
-	await shot("campaign_ab_test");
 });
