@@ -5,6 +5,7 @@ a recipient (the Email Campaign's title, its list's first column, the messages t
 from typing import NamedTuple
 
 import frappe
+from pypika.terms import ValueWrapper
 
 CRM_LEAD = "CRM Lead"
 
@@ -56,8 +57,6 @@ def unsubscribed_field(doctype: str) -> str | None:
 def join_people(query, EmailCampaign):
 	"""`query` joined to each person doctype an Email Campaign can be for, and the columns of
 	their names, emails and unsubscribed flags (one per doctype, to coalesce)."""
-	from pypika.terms import ValueWrapper
-
 	names, emails, unsubscribed = [], [], []
 	for doctype in person_doctypes():
 		fields = PEOPLE[doctype]
