@@ -207,3 +207,32 @@ def test_the_form_refuses_a_share_outside_1_to_100_percent_and_less_than_an_hour
 
 def test_a_step_without_variants_is_not_held_to_its_test_settings():
 	assert validate([Row(DAY0, share=0, hours=0, rule="")]) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+	group=st.integers(min_value=1, max_value=60),
+	leads=st.integers(min_value=0, max_value=20),
+	share=st.floats(min_value=0.01, max_value=1.0),
+	started=st.booleans(),
+	winner=st.sampled_from([None, "Welcome A", "Welcome B"]),
+)
+def test_every_due_send_goes_once_or_waits_and_only_a_group_waits(group, leads, share, started, winner):
+	test = ABTest(("Welcome A", "Welcome B"), share=share)
+	emails = members(group)
+	names = [f"EC-L{i}" for i in range(leads)]
+	sends = sends_to("EC-G", emails) + [s for name in names for s in sends_to(name, [f"{name}@example.com"])]
+	tests_of = {name: ("Onboarding", {DAY0: test}) for name in ["EC-G", *names]}
+	recipients = {"EC-G": emails, **{name: [f"{name}@example.com"] for name in names}}
+	state = State(started_at=NOW if started or winner else None, winner=winner)
+	result = assign(sends, tests_of, {("Onboarding", DAY0): state}, recipients)
+
+	gone = [(s.email_campaign, s.recipient.email) for s in result.go]
+	waiting = [(s.email_campaign, s.recipient.email) for s, _at in result.waiting]
+	assert sorted(gone + waiting) == sorted((s.email_campaign, s.recipient.email) for s in sends)
+	assert all(name == "EC-G" for name, _email in waiting)  # a Lead never waits
+	assert all(s.variant in test.variants for s in result.go)
+	if winner:
+		assert not waiting and {(s.variant, s.in_test) for s in result.go} == {(winner, False)}
+	controls = [s for s in result.go if not s.in_test and not winner]
+	assert all(s.variant == "Welcome A" for s in controls)  # not drawn, before the decision: the step's own
