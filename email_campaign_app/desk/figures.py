@@ -63,8 +63,12 @@ def step_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
 
 
 def variant_counts(filters: dict, group_by_campaign: bool = False) -> list[dict]:
-	"""Per step with A/B variants, per variant (`variant`): the figures of the emails that
-	carried it, test emails and winners alike, and how many were test emails (`test_emails`)."""
+	"""Per step with A/B variants, per variant (`variant`): the figures of its emails, test emails
+	and winners alike, and how many were test emails (`test_emails`); none without variants."""
+	if not frappe.db.exists(
+		"Campaign Email Schedule", {"parenttype": "Campaign", "variant_of": ("is", "set")}
+	):
+		return []
 	Ledger = frappe.qb.DocType(LEDGER)
 	keys = [Ledger.email_template, Ledger.send_after_days, Ledger.variant]
 	if group_by_campaign:
@@ -83,8 +87,7 @@ def count_where(condition):
 
 def ledger_figures(Ledger, keys: list, scope, *extra) -> list[dict]:
 	"""The ledger's figures per `keys` (one query), over the rows in `scope`."""
-	EmailQueue = frappe.qb.DocType("Email Queue")
-	Communication = frappe.qb.DocType("Communication")
+	EmailQueue, Communication = frappe.qb.DocType("Email Queue"), frappe.qb.DocType("Communication")
 	count = count_where
 	return (
 		frappe.qb.from_(Ledger)
@@ -250,8 +253,8 @@ def schedule_view(email_campaign: str) -> list[dict]:
 	start, calendar = getdate(doc.start_date), doc.get_calendar()
 	dates = pausing.send_dates(doc)  # the real dates of what is left, catch-up included
 	held = held_back({"email_campaign": doc.name}, False, set())
-	by_variant = variants_by_step(variant_counts({"email_campaign": doc.name}))
 	tests = doc.get_campaign().get_tests()
+	by_variant = variants_by_step(variant_counts({"email_campaign": doc.name})) if tests else {}
 	rows = []
 	for step in schedule.in_schedule_order(doc.get_steps()):
 		figures = counts.get((step.email_template, step.send_after_days))
@@ -274,7 +277,7 @@ def schedule_view(email_campaign: str) -> list[dict]:
 
 
 def variants_by_step(counts: list[dict]) -> dict[schedule.Step, dict[str, dict]]:
-	by_step: dict[schedule.Step, dict[str, dict]] = {}
+	by_step = {}
 	for row in counts:
 		by_step.setdefault(schedule.Step(row.email_template, row.send_after_days), {})[row.variant] = row
 	return by_step
@@ -282,18 +285,12 @@ def variants_by_step(counts: list[dict]) -> dict[schedule.Step, dict[str, dict]]
 
 def variant_rows(step_row: dict, variants: tuple[str, ...], counted: dict[str, dict]) -> list[dict]:
 	"""Under a step's row, one row per variant: what the emails that carried it became."""
-	rows = []
-	for variant in variants:
-		figures = counted.get(variant, {})
-		rows.append(
-			{
-				**step_row,
-				**{key: figures.get(key, 0) for key in (*STEP_FIGURES, *RATES)},
-				"email_template": variant,
-				"variant_of": step_row["email_template"],
-				"test_emails": figures.get("test_emails", 0),
-				"failure_reason": "",
-				"waiting_reason": "",
-			}
-		)
-	return rows
+	return [
+		{
+			**step_row,
+			**{key: counted.get(variant, {}).get(key, 0) for key in (*STEP_FIGURES, *RATES, "test_emails")},
+			**{"email_template": variant, "variant_of": step_row["email_template"]},
+			**{"failure_reason": "", "waiting_reason": ""},
+		}
+		for variant in variants
+	]
