@@ -160,20 +160,7 @@ def replies_from_recipient(communication) -> list[Reply]:
 	users = mailbox_users(communication.email_account)
 	if not (email and users):
 		return []
-	Ledger = frappe.qb.DocType(LEDGER)
-	EmailCampaign = frappe.qb.DocType("Email Campaign")
-	rows = (
-		sent_to(
-			reply_query(Ledger).join(EmailCampaign).on(EmailCampaign.name == Ledger.email_campaign),
-			Ledger,
-			email,
-		)
-		.where(EmailCampaign.status.isin(ANSWERABLE) & EmailCampaign.sender.isin(users))
-		.orderby(Ledger.send_after_days)
-		.run()
-	)
-	last_per_campaign = {row[1]: Reply(*row) for row in rows}  # ordered by day: the last one wins
-	return list(last_per_campaign.values())
+	return last_emails_to(email, lambda EmailCampaign: EmailCampaign.sender.isin(users))
 
 
 def replies_in_recipients_thread(communication) -> list[Reply]:
@@ -182,6 +169,18 @@ def replies_in_recipients_thread(communication) -> list[Reply]:
 	email = sender_of(communication)
 	if not email:
 		return []
+	return last_emails_to(
+		email,
+		lambda EmailCampaign: (
+			(EmailCampaign.email_campaign_for == communication.reference_doctype)
+			& (EmailCampaign.recipient == communication.reference_name)
+		),
+	)
+
+
+def last_emails_to(email: str, which) -> list[Reply]:
+	"""For each running Email Campaign that `which(EmailCampaign)` selects and that wrote to
+	`email`, the last email that went there."""
 	Ledger = frappe.qb.DocType(LEDGER)
 	EmailCampaign = frappe.qb.DocType("Email Campaign")
 	rows = (
@@ -190,11 +189,7 @@ def replies_in_recipients_thread(communication) -> list[Reply]:
 			Ledger,
 			email,
 		)
-		.where(
-			(EmailCampaign.email_campaign_for == communication.reference_doctype)
-			& (EmailCampaign.recipient == communication.reference_name)
-			& EmailCampaign.status.isin(ANSWERABLE)
-		)
+		.where(EmailCampaign.status.isin(ANSWERABLE) & which(EmailCampaign))
 		.orderby(Ledger.send_after_days)
 		.run()
 	)
