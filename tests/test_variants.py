@@ -21,7 +21,6 @@ from email_campaign_app.core.variants import (
 	assign,
 	decision_due,
 	draw,
-	steps_and_tests,
 	validate,
 	winner,
 )
@@ -175,12 +174,10 @@ def rows_with_variant(**variant_row) -> list[Row]:
 	return [Row(DAY0), Row(Step("Welcome B", 0), **variant_row), Row(Step("Reminder", 3))]
 
 
-def test_a_valid_schedule_with_a_variant_gives_its_steps_and_one_test():
+def test_a_valid_schedule_with_a_variant_gives_one_test_on_its_step():
 	rows = rows_with_variant(variant_of="Welcome A")
 	assert validate(rows) == []
-	steps, tests = steps_and_tests(rows)
-	assert [row.step for row in steps] == [DAY0, Step("Reminder", 3)]
-	assert tests == {DAY0: ABTest(("Welcome A", "Welcome B"))}
+	assert variants.tests_of(rows) == {DAY0: ABTest(("Welcome A", "Welcome B"))}
 
 
 def test_the_form_refuses_a_variant_of_a_missing_step_a_variant_or_itself_or_with_a_condition():

@@ -122,12 +122,11 @@ def variant_problems(row: Row, rows: Sequence[Row], steps: set[Step]) -> list[st
 	return problems
 
 
-def steps_and_tests(rows: Iterable[Row]) -> tuple[list[Row], dict[Step, ABTest]]:
-	"""The schedule's steps (its rows that are not variants, in the order given) and the tests of
-	the steps that have variants. A variant of a missing step is left out (validation names it)."""
+def tests_of(rows: Iterable[Row]) -> dict[Step, ABTest]:
+	"""The tests of a schedule's steps that have variants. A variant of a missing step is left
+	out (validation names it)."""
 	rows = list(rows)
-	steps = [row for row in rows if not row.variant_of]
-	by_step = {row.step: row for row in steps}
+	by_step = {row.step: row for row in rows if not row.variant_of}
 	variants: dict[Step, list[str]] = {}
 	for row in rows:
 		of = Step(row.variant_of, row.step.send_after_days) if row.variant_of else None
@@ -137,7 +136,7 @@ def steps_and_tests(rows: Iterable[Row]) -> tuple[list[Row], dict[Step, ABTest]]
 		step: ABTest(tuple(templates), by_step[step].share, by_step[step].rule, by_step[step].hours)
 		for step, templates in variants.items()
 	}
-	return steps, tests
+	return tests
 
 
 def fraction(*parts: object) -> float:

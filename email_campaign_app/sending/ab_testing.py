@@ -9,7 +9,6 @@ that a step given other variants starts a new test.
 
 import hashlib
 import json
-from collections import Counter
 
 import frappe
 from frappe import _
@@ -44,7 +43,7 @@ def variant_row(row, condition: str = ALWAYS) -> variants.Row:
 
 def split(rows: list) -> tuple[list, dict[schedule.Step, variants.ABTest]]:
 	"""A Campaign's schedule rows that are steps (not variants), and its steps' tests."""
-	_steps, tests = variants.steps_and_tests(variant_row(row) for row in rows)
+	tests = variants.tests_of(variant_row(row) for row in rows)
 	return [row for row in rows if not row.get("variant_of")], tests
 
 
@@ -180,12 +179,6 @@ def waiting_reason(decide_at) -> str:
 	if not decide_at:
 		return _("the A/B test's first emails")
 	return _("the A/B test's winner, decided at {0}").format(format_datetime(decide_at, "HH:mm"))
-
-
-def hold(waiting: dict, awaiting: list):
-	"""Count the sends waiting for a decision with what waits, for the Desk (as releasing.hold)."""
-	for send, decide_at in awaiting:
-		waiting.setdefault(send.email_campaign, Counter())[(send.step, waiting_reason(decide_at))] += 1
 
 
 def look_again(awaiting: list, now) -> set[str]:

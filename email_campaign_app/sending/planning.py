@@ -34,7 +34,8 @@ def queue_due_emails(email_campaigns: list[str] | None = None, now=None) -> rele
 	branching.write_skipped(due.skipped, due.conditions_of)  # a condition not met: no limit's place
 	branching.report_invalid(due.waiting)
 	chosen = releasing.choose(due.sends, now)
-	ab_testing.hold(chosen.waiting, due.awaiting_winner)
+	for send, decide_at in due.awaiting_winner:  # the Desk says why they wait
+		releasing.hold(chosen.waiting, [send], ab_testing.waiting_reason(decide_at))
 	# looked at again next minute: what was released (until its rows are written), what waits (a
 	# limit, the email a condition is on, an A/B decision), what cannot be sent yet
 	again = {send.email_campaign for send in chosen.sends} | chosen.later_today | set(unreachable)

@@ -304,15 +304,7 @@ class TestPreviewAndTestEmailOfVariants(IntegrationTestCase):
 			[(row["email_template"], row["variant_of"], row["subject"]) for row in shown],
 			[(a, None, "Hello Ada, version A"), (b, a, "Hello Ada, version B")],
 		)
-		tester = frappe.get_doc(
-			{
-				"doctype": "User",
-				"email": f"tester.{frappe.generate_hash(length=8)}@example.com",
-				"first_name": "Tester",
-				"roles": [{"role": "Sales Manager"}],
-			}
-		).insert(ignore_permissions=True)
-		frappe.set_user(tester.name)
+		frappe.set_user(ensure_user("ec-ab-tester@example.com", ("Sales Manager",)))
 		self.addCleanup(frappe.set_user, "Administrator")
 		to, queue = preview.send_test_email(email_campaign.name, b)
 		self.assertEqual([r.recipient for r in queue.recipients], [to])

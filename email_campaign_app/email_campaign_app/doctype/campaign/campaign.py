@@ -107,8 +107,7 @@ class Campaign(Document):
 				"<br>".join(variant_message(problem, rows[problem.row - 1]) for problem in problems),
 				title=_("Invalid Schedule"),
 			)
-		_steps, tests = variants.steps_and_tests(rows)
-		if any(test.rule == variants.OPENS for test in tests.values()):
+		if any(test.rule == variants.OPENS for test in variants.tests_of(rows).values()):
 			frappe.msgprint(
 				_(
 					"A/B variants decided by opens: opens are approximate. Image proxies and privacy "
@@ -120,7 +119,7 @@ class Campaign(Document):
 
 	def get_tests(self) -> dict:
 		"""{step: its A/B test} for the steps with variants."""
-		return variants.steps_and_tests(ab_testing.variant_row(row) for row in self.campaign_schedules)[1]
+		return variants.tests_of(ab_testing.variant_row(row) for row in self.campaign_schedules)
 
 	def on_trash(self):
 		frappe.db.delete(ab_testing.TEST, {"campaign": self.name})
