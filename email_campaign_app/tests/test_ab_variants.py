@@ -3,6 +3,7 @@ the rest, clicks through the tracked links over HTTP deciding the winner, the wi
 rest and nothing sent twice; a pause during the decision delay; Lead campaigns drawn one by
 one; and what the Campaign form refuses."""
 
+import email
 import json
 from collections import Counter
 
@@ -31,6 +32,7 @@ from email_campaign_app.tests.helpers import (
 	unique,
 )
 from email_campaign_app.tests.http import Client, ensure_user, http
+from email_campaign_app.tests.test_dispatcher import DispatcherTestCase, as_utc, start_worker
 
 LEDGER = "Email Campaign Send Log"
 TEST = "Campaign Variant Test"
@@ -311,3 +313,45 @@ class TestPreviewAndTestEmailOfVariants(IntegrationTestCase):
 		self.assertIn("Subject: [Test] Hello Ada, version B", queue.message)
 		offered = {row["email_template"] for row in figures.schedule_view(email_campaign.name)}
 		self.assertEqual(offered, {a, b})  # what Send test email offers
+
+
+class TestAnABTestThroughRealWorkers(DispatcherTestCase):
+	"""As production runs it: the dispatcher in a real RQ worker on a warm site, at a Send At
+	ahead (10:00), the test emails received by the SMTP server; four hours later another worker
+	decides and sends the winner to the rest of the group."""
+
+	def test_the_test_leaves_at_send_at_and_the_winner_four_hours_later_each_member_once(self):
+		a = make_template(subject="Offer A").name
+		b = make_template(subject="Offer B").name
+		campaign = make_ab_campaign(a, b, hours=4)
+		addresses = [f"w{frappe.generate_hash(length=10)}@example.com" for _ in range(50)]
+		email_campaign = make_email_campaign(
+			campaign.name, make_email_group(addresses).name, "Email Group", send_at="10:00"
+		)
+
+		self.dispatch_in_a_worker_at(f"{today()} 09:59:55")
+		self.assertEqual(sorted(self.subjects(addresses).values()), ["Offer A"] * 5 + ["Offer B"] * 5)
+		started_on = frappe.db.get_value(TEST, {"campaign": campaign.name}, "started_on")
+		self.assertGreaterEqual(get_datetime(started_on), get_datetime(f"{today()} 10:00:00"))
+
+		self.dispatch_in_a_worker_at(f"{today()} 14:01:00")
+		received = self.subjects(addresses)
+		self.assertEqual(self.received(addresses), Counter(addresses))  # each member once
+		self.assertEqual(frappe.db.get_value(TEST, {"campaign": campaign.name}, "winner"), a)  # a tie: A
+		rest = [row.recipient_email for row in ledger_rows(email_campaign=email_campaign.name, in_test=0)]
+		self.assertEqual(len(rest), 40)
+		self.assertEqual({received[address] for address in rest}, {"Offer A"})
+
+	def dispatch_in_a_worker_at(self, local_time: str):
+		frappe.enqueue("email_campaign_app.tasks.dispatch", queue="default")
+		worker = start_worker(clock_at=as_utc(local_time))
+		self.assertEqual(worker.wait(timeout=300), 0)
+		frappe.db.rollback()
+
+	def subjects(self, addresses) -> dict[str, str]:
+		"""What each address received, by subject, as the SMTP server got it."""
+		wanted, found = set(addresses), {}
+		for message in self.sink.messages:
+			subject = email.message_from_bytes(message.data).get("Subject", "")
+			found.update({recipient: subject for recipient in message.recipients if recipient in wanted})
+		return found
